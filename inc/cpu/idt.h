@@ -1,0 +1,33 @@
+/*
+ * idt.h - the Interrupt Descriptor Table and the frame every interrupt
+ * handler receives. Vectors 0-31 are CPU exceptions; the PIC's 16 lines
+ * are remapped to vectors 32-47 (IRQ n is vector 32 + n).
+ */
+#ifndef SHOMPOS_CPU_IDT_H
+#define SHOMPOS_CPU_IDT_H
+
+#include <stdint.h>
+
+#define IDT_EXCEPTIONS 32
+#define IDT_IRQ_BASE   32
+#define IDT_IRQS       16
+
+/* What boot/cpu.S pushes, lowest address first. */
+struct interrupt_frame {
+    uint32_t ds;
+    uint32_t edi, esi, ebp, esp_at_entry, ebx, edx, ecx, eax;   /* PUSHA */
+    uint32_t vector, error_code;
+    uint32_t eip, cs, eflags;                                   /* pushed by the CPU */
+};
+
+typedef void (*irq_handler)(struct interrupt_frame *frame);
+
+void idt_init(void);
+
+/* Route IRQ line irq (0-15) to handler; the PIC line is unmasked. */
+void irq_install(unsigned irq, irq_handler handler);
+
+/* Called by boot/cpu.S for every interrupt. */
+void interrupt_dispatch(struct interrupt_frame *frame);
+
+#endif
