@@ -1,0 +1,128 @@
+/*
+ * heap.h - the buddy heap: kmalloc and kfree over regions of RAM.
+ *
+ * The caller hands in regions (heap_add_region); the heap carves each into
+ * naturally aligned blocks of 2^scale bytes and serves kmalloc from them.
+ * Pure C11: no I/O and no hardware, so the host builds it for tests too.
+ * It does not grow, does not lock (single CPU, no interrupt-time callers)
+ * and does not hand out memory it was not given.
+ */
+#ifndef SHOMPOS_MEMORY_HEAP_H
+#define SHOMPOS_MEMORY_HEAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Alignment guarantee: every pointer kmalloc, kcalloc and krealloc return is
+ * aligned to HEAP_ALIGNMENT bytes (the i386 kmalloc guarantee).
+ */
+#define HEAP_ALIGNMENT 8
+
+/* heap_add_region accepts at most this many regions. */
+#define HEAP_MAX_REGIONS 64
+
+/* Scales run from heap_min_scale() up to HEAP_MAX_SCALE (one below the word size). */
+#define HEAP_MAX_SCALE (sizeof(void *) * 8 - 1)
+
+/* Why a free was refused. The heap is left exactly as it was. */
+enum heap_status {
+    HEAP_OK = 0,
+    HEAP_INVALID_POINTER,   /* outside every region, or not just after a block header */
+    HEAP_DOUBLE_FREE,       /* a real block that is already free */
+    HEAP_CORRUPTED_HEADER,  /* the header's check value or scale is wrong */
+};
+
+/* The first broken invariant heap_check found. */
+struct heap_violation {
+    const char *what;       /* a short sentence: "free block missing from its list" */
+    uintptr_t address;      /* the block where it broke */
+    unsigned scale;
+};
+
+struct heap_stats {
+    size_t managed_bytes;           /* all bytes inside blocks, headers included */
+    size_t free_bytes;              /* bytes in free blocks */
+    size_t allocated_bytes;         /* bytes in allocated blocks */
+    size_t requested_bytes;         /* bytes callers asked for in live allocations */
+    size_t largest_free_block;      /* bytes in the largest free block */
+    size_t allocations, frees;      /* successful calls, from heap_init on */
+    size_t failed_allocations;      /* kmalloc calls that returned NULL (size 0 included) */
+    size_t refused_frees;           /* kfree calls refused */
+    size_t splits, merges;          /* block splits and buddy merges so far */
+    unsigned regions;
+    unsigned fragmentation_percent; /* 100 * (1 - largest_free_block / free_bytes); 0 when empty */
+};
+
+/* Called for each block, in address order, by heap_walk. */
+typedef void (*heap_walk_fn)(uintptr_t block, unsigned scale, int allocated, void *context);
+
+/* Called when kfree refuses a pointer; caller is kfree's return address. */
+typedef void (*heap_refusal_fn)(const void *ptr, enum heap_status why, const void *caller);
+
+/* Forget every region: an empty heap. Counters and statistics start at zero. */
+void heap_init(void);
+
+/*
+ * Add [start, start + length) to the heap. Returns the bytes now managed from
+ * it (0 when refused: too small for one block, overlapping a region already
+ * added, or HEAP_MAX_REGIONS reached). Bytes before the first and after the
+ * last naturally aligned block are left unused.
+ */
+size_t heap_add_region(void *start, size_t length);
+
+/* size bytes aligned to HEAP_ALIGNMENT, or NULL for 0, impossible sizes and exhaustion. */
+void *kmalloc(size_t size);
+
+/* Free ptr (NULL is a no-op). A bad pointer is refused and reported, never written. */
+void kfree(void *ptr);
+
+/* kfree that returns why it refused; reports nothing. */
+enum heap_status heap_free(void *ptr);
+
+/* n * size zeroed bytes, or NULL on overflow or exhaustion. */
+void *kcalloc(size_t n, size_t size);
+
+/*
+ * Resize ptr keeping its contents up to the smaller size. NULL ptr acts as
+ * kmalloc; size 0 frees and returns NULL. In place when the block still fits.
+ * On failure returns NULL and ptr stays valid and unchanged.
+ */
+void *krealloc(void *ptr, size_t size);
+
+/* Usable bytes at ptr (at least what was asked for), or 0 when ptr is not a live block. */
+size_t ksize(const void *ptr);
+
+/* 0 when every invariant holds; otherwise nonzero and *found (if not NULL) names the first break. */
+int heap_check_report(struct heap_violation *found);
+int heap_check(void);
+
+void heap_get_stats(struct heap_stats *out);
+
+/* Smallest scale a block can have: holds a header, a free-list link and one byte. */
+unsigned heap_min_scale(void);
+
+/* The kmalloc size that gives a block of exactly this scale (its usable bytes). */
+size_t heap_scale_payload(unsigned scale);
+
+/* Scale of the live block at ptr, or 0 when ptr is not a live block. */
+unsigned heap_block_scale(const void *ptr);
+
+/* Number of free blocks of this scale, O(1). */
+size_t heap_free_count(unsigned scale);
+
+/* Copy up to max addresses of free blocks of this scale (list order); returns how many. */
+size_t heap_free_list_peek(unsigned scale, uintptr_t *out, size_t max);
+
+/* Visit every block of every region in address order. */
+void heap_walk(heap_walk_fn visit, void *context);
+
+/* Region i's managed span [*start, *end); returns 0 when i is past the last region. */
+int heap_region(unsigned i, uintptr_t *start, uintptr_t *end);
+
+/* Who hears about refused kfree calls (NULL: nobody). */
+void heap_on_refusal(heap_refusal_fn report);
+
+const char *heap_status_name(enum heap_status status);
+
+#endif
