@@ -1,0 +1,17 @@
+/*
+ * demo.h - the interactive heap demo: one key, one heap action, and a
+ * status line and heap panel that show the result.
+ */
+#ifndef SHOMPOS_DEMO_DEMO_H
+#define SHOMPOS_DEMO_DEMO_H
+
+#include <stdint.h>
+#include "boot/multiboot.h"
+
+/* Draw the status line and heap panel and print the first prompt. */
+void demo_init(const struct multiboot_info *info);
+
+/* Act on one key press (never in interrupt context). */
+void demo_handle_key(uint16_t key);
+
+#endif
