@@ -1,0 +1,70 @@
+/*
+ * check.h - the tiny framework and shared fixtures of the heap's host unit
+ * tests (unit.c, unit_check.c). A failed CHECK prints file:line and the
+ * expression, and the test goes on; main prints "N passed, N failed", one
+ * count per test function. No timing, no randomness beyond a fixed seed.
+ */
+#ifndef SHOMPOS_TESTS_HEAP_CHECK_H
+#define SHOMPOS_TESTS_HEAP_CHECK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memory/heap.h"
+
+struct test {
+    const char *name;
+    void (*run)(void);
+};
+#define TEST_ENTRY(name) { #name, name }
+
+void check_fail(const char *file, int line, const char *expression);
+void check_equal(const char *file, int line, const char *a, const char *b,
+                 unsigned long long value_a, unsigned long long value_b);
+
+#define CHECK_AT(file, line, c) ((c) ? (void)0 : check_fail(file, line, #c))
+#define CHECK(c) CHECK_AT(__FILE__, __LINE__, c)
+#define CHECK_EQ(a, b) \
+    check_equal(__FILE__, __LINE__, #a, #b, (unsigned long long)(a), (unsigned long long)(b))
+
+/*
+ * The arena: the memory the tests hand to the heap. It is aligned to
+ * ARENA_ALIGN, so offsets from it have the natural alignment of their own
+ * value, and it is cleared before every test.
+ */
+#define ARENA_ALIGN ((size_t)1 << 20)
+#define ARENA_BYTES ((size_t)2 << 20)
+extern unsigned char *arena;
+
+#define HEADER_BYTES sizeof(struct block_header)
+
+/* Bytes in a block of this scale. */
+size_t block_bytes(unsigned scale);
+
+/* The block address behind a pointer kmalloc returned, and its header. */
+uintptr_t block_of(const void *p);
+struct block_header *header_of(uintptr_t block);
+
+/* A free block's link in its free list, just after its header. */
+struct list_header *link_of(uintptr_t block);
+
+/* heap_add_region(arena + offset, length). */
+size_t add_region(size_t offset, size_t length);
+
+/* Mark bytes outside every region unreadable (AddressSanitizer), and readable again. */
+void forbid(size_t offset, size_t length);
+void allow(size_t offset, size_t length);
+
+/* The first free block on the list of this scale (0 when empty). */
+uintptr_t first_free(unsigned scale);
+
+/* What heap_check_report found must be `what` at block `address` of this scale. */
+#define CHECK_VIOLATION(what, address, scale) \
+    check_violation(__FILE__, __LINE__, what, address, scale)
+void check_violation(const char *file, int line, const char *what, uintptr_t address,
+                     unsigned scale);
+
+extern const struct test check_tests[];
+extern const size_t check_test_count;
+
+#endif

@@ -1,0 +1,444 @@
+/*
+ * unit_check.c - host unit tests of heap_check_report, the statistics, the
+ * walk and the other ways to look inside src/memory/heap.c. Each broken state
+ * is made by hand, the way a buggy caller or a bug in the heap would, and must
+ * be reported with what broke, where, and at which scale. Run by unit.c's main.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "check.h"
+
+static struct heap_stats stats_now(void)
+{
+    struct heap_stats s;
+
+    heap_get_stats(&s);
+    return s;
+}
+
+/* Link node into a circular list just after `at`. */
+static void list_insert_after(struct list_header *at, struct list_header *node)
+{
+    node->next = at->next;
+    node->prev = at;
+    at->next->prev = node;
+    at->next = node;
+}
+
+static void list_unlink(struct list_header *node)
+{
+    node->prev->next = node->next;
+    node->next->prev = node->prev;
+}
+
+/* ---- heap_check ----------------------------------------------------------------- */
+
+static void heap_check_passes_on_an_empty_a_fresh_and_a_busy_heap(void)
+{
+    struct heap_violation found = {"untouched", 1, 1};
+
+    CHECK(heap_check() == 0);
+    add_region(0x40, 50000);
+    add_region(0x20000, 0x10000);
+    CHECK(heap_check_report(&found) == 0);
+    CHECK(strcmp(found.what, "untouched") == 0);        /* only written on a violation */
+    for (size_t size = 1; size < 4000; size += 97)
+        kmalloc(size);
+    kfree(kmalloc(10));
+    CHECK(heap_check() == 0);
+}
+
+static void heap_check_reports_a_corrupted_free_block_header(void)
+{
+    add_region(0, block_bytes(12));
+    kmalloc(1);
+    uintptr_t free_block = first_free(9);
+    header_of(free_block)->check ^= 0x100;
+    CHECK_VIOLATION("block header is corrupted", free_block, 9);
+}
+
+static void heap_check_reports_a_corrupted_allocated_block_header(void)
+{
+    add_region(0, block_bytes(12));
+    kmalloc(1);
+    uintptr_t block = block_of(kmalloc(1));
+    header_of(block)->scale = 200;
+    CHECK_VIOLATION("block header is corrupted", block, 200);
+}
+
+static void heap_check_reports_a_free_block_missing_from_its_list(void)
+{
+    add_region(0, block_bytes(12));
+    kmalloc(1);
+    uintptr_t free_block = first_free(10);
+    list_unlink(link_of(free_block));
+    CHECK_VIOLATION("free block missing from its list", free_block, 10);
+}
+
+static void heap_check_reports_free_buddies_left_unmerged(void)
+{
+    unsigned m = heap_min_scale();
+
+    add_region(0, block_bytes(12));
+    uintptr_t a = block_of(kmalloc(1)), b = block_of(kmalloc(1));
+    kmalloc(1);                         /* leaves one free block of scale m to link after */
+    struct list_header *at = link_of(first_free(m));
+    header_of(a)->state = header_of(b)->state = HEAP_BLOCK_FREE;    /* the check still holds */
+    header_of(a)->requested = header_of(b)->requested = 0;
+    list_insert_after(at, link_of(a));
+    list_insert_after(link_of(a), link_of(b));
+    CHECK_VIOLATION("free buddies left unmerged", a, m);
+}
+
+static void heap_check_reports_an_allocated_block_on_a_free_list(void)
+{
+    unsigned m = heap_min_scale();
+
+    add_region(0, block_bytes(12));
+    uintptr_t block = block_of(kmalloc(1));
+    list_insert_after(link_of(first_free(m)), link_of(block));
+    CHECK_VIOLATION("free list holds a block that is not a free block of its scale", block, m);
+}
+
+static void heap_check_reports_free_list_links_that_disagree(void)
+{
+    add_region(0, block_bytes(12));
+    uintptr_t busy = block_of(kmalloc(200));
+    uintptr_t free_block = first_free(8);
+    /* A fake neighbour inside the busy block points at the free block, which points back at it. */
+    struct list_header *fake = link_of(busy + block_bytes(heap_min_scale()));
+    fake->next = link_of(free_block);
+    link_of(free_block)->prev = fake;
+    CHECK_VIOLATION("free list links disagree", free_block, 8);
+}
+
+static void heap_check_reports_a_free_block_cut_off_in_a_ring_of_its_own(void)
+{
+    add_region(0, block_bytes(12));
+    kmalloc(1);
+    uintptr_t free_block = first_free(9);
+    struct list_header *node = link_of(free_block);
+    list_unlink(node);
+    node->next = node->prev = node;     /* linked both ways, to itself */
+    CHECK_VIOLATION("free count does not match its list", 0, 9);
+}
+
+static void heap_check_reports_a_stale_header_standing_in_for_a_free_block(void)
+{
+    add_region(0, block_bytes(12));
+    kfree(kmalloc(1));                  /* leaves stale free headers at 2^s, s < 12 */
+    uintptr_t busy = block_of(kmalloc(heap_scale_payload(11)));
+    kmalloc(heap_scale_payload(10));
+    uintptr_t real = first_free(10), stale = busy + block_bytes(10);
+    struct list_header *head = link_of(real)->prev;
+    link_of(real)->next = link_of(real)->prev = link_of(real);
+    head->next = head->prev = link_of(stale);
+    link_of(stale)->next = link_of(stale)->prev = head;
+    CHECK_VIOLATION("free list does not hold the free blocks of its scale", 0, 10);
+}
+
+static void heap_check_reports_a_requested_size_too_big_for_its_block(void)
+{
+    add_region(0, block_bytes(12));
+    void *p = kmalloc(10);
+    header_of(block_of(p))->requested = (uint32_t)(ksize(p) + 1);
+    CHECK_VIOLATION("requested size does not fit its block", block_of(p), heap_min_scale());
+}
+
+static void heap_check_reports_byte_counters_that_disagree_with_the_blocks(void)
+{
+    add_region(0, block_bytes(12));
+    void *p = kmalloc(10);
+    header_of(block_of(p))->requested = 11;
+    CHECK_VIOLATION("byte counters do not match the blocks", 0, 0);
+}
+
+static void heap_check_survives_bad_links_without_reading_outside_the_heap(void)
+{
+    size_t k = block_bytes(12);
+
+    add_region(k, k);
+    forbid(0, k);
+    forbid(2 * k, k);
+    kmalloc(1);
+    struct list_header *node = link_of(first_free(10)), saved = *node;
+    struct list_header *bad[] = {
+        NULL, (void *)1, (void *)(arena + 2 * k + 64), (void *)(arena + 64),
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        node->next = bad[i];
+        CHECK(heap_check() != 0);
+        *node = saved;
+        node->prev = bad[i];
+        CHECK(heap_check() != 0);
+        *node = saved;
+    }
+    CHECK(heap_check() == 0);
+    allow(0, k);
+    allow(2 * k, k);
+}
+
+static void heap_check_survives_a_region_full_of_garbage(void)
+{
+    size_t k = block_bytes(14);
+    uint32_t seed = 99;
+    unsigned char *region = arena + k;
+
+    add_region(k, k);
+    forbid(0, k);
+    forbid(2 * k, k);
+    for (int i = 0; i < 50; i++)
+        kmalloc(1 + (size_t)i * 37);
+    for (size_t i = HEADER_BYTES; i < k; i++) {     /* keep the first header: walk into garbage */
+        seed = seed * 1103515245u + 12345u;
+        region[i] = (unsigned char)(seed >> 16);
+    }
+    CHECK(heap_check() != 0);
+    memset(region, 0xff, k);
+    CHECK_VIOLATION("block header is corrupted", (uintptr_t)region, 0xff);
+    allow(0, k);
+    allow(2 * k, k);
+}
+
+/* ---- statistics ------------------------------------------------------------------ */
+
+static void the_statistics_add_up_after_every_call(void)
+{
+    static void *live[64];
+    size_t requested[64] = {0};
+    uint32_t seed = 7;
+
+    add_region(0x100, 200000);
+    for (int step = 0; step < 600; step++) {
+        seed = seed * 1103515245u + 12345u;
+        size_t i = (seed >> 16) % 64, size = 1 + (seed >> 8) % 3000;
+        if (live[i] == NULL) {
+            live[i] = (seed & 1) ? kmalloc(size) : kcalloc(1, size);
+            requested[i] = live[i] != NULL ? size : 0;
+        } else if (seed & 2) {
+            void *p = krealloc(live[i], size);
+            if (p != NULL)
+                live[i] = p, requested[i] = size;
+        } else {
+            kfree(live[i]);
+            live[i] = NULL, requested[i] = 0;
+        }
+        struct heap_stats s = stats_now();
+        size_t total = 0, count = 0;
+        for (size_t j = 0; j < 64; j++)
+            total += requested[j], count += live[j] != NULL;
+        CHECK_EQ(s.managed_bytes, s.free_bytes + s.allocated_bytes);
+        CHECK_EQ(s.requested_bytes, total);
+        CHECK_EQ(s.allocations - s.frees, count);
+        CHECK(heap_check() == 0);
+    }
+}
+
+static void splits_and_merges_count_how_far_a_block_travelled(void)
+{
+    unsigned m = heap_min_scale();
+
+    add_region(0, block_bytes(16));
+    void *first = kmalloc(1);
+    CHECK_EQ(stats_now().splits, 16 - m);
+    void *second = kmalloc(1);          /* the upper half first left behind: no split */
+    CHECK_EQ(stats_now().splits, 16 - m);
+    kfree(first);                       /* its buddy is busy: no merge */
+    CHECK_EQ(stats_now().merges, 0);
+    kfree(second);
+    CHECK_EQ(stats_now().merges, 16 - m);
+    CHECK_EQ(stats_now().allocations, 2);
+    CHECK_EQ(stats_now().frees, 2);
+}
+
+static void largest_free_block_and_fragmentation_follow_their_definitions(void)
+{
+    struct heap_stats s = stats_now();
+
+    CHECK_EQ(s.largest_free_block, 0);
+    CHECK_EQ(s.fragmentation_percent, 0);       /* nothing free: 0 by definition */
+    add_region(0, block_bytes(10));
+    CHECK_EQ(stats_now().largest_free_block, block_bytes(10));
+    CHECK_EQ(stats_now().fragmentation_percent, 0);
+    void *p = kmalloc(1);
+    s = stats_now();
+    CHECK_EQ(s.free_bytes, block_bytes(10) - block_bytes(heap_min_scale()));
+    CHECK_EQ(s.largest_free_block, block_bytes(9));
+    CHECK_EQ(s.fragmentation_percent, 100 * (s.free_bytes - s.largest_free_block) / s.free_bytes);
+    CHECK(s.fragmentation_percent > 0 && s.fragmentation_percent < 100);
+    kfree(p);
+    kmalloc(heap_scale_payload(10));
+    CHECK_EQ(stats_now().free_bytes, 0);
+    CHECK_EQ(stats_now().fragmentation_percent, 0);
+}
+
+static void two_equal_free_blocks_are_half_fragmented(void)
+{
+    add_region(0, block_bytes(14));
+    add_region(block_bytes(14), block_bytes(14));
+    CHECK_EQ(stats_now().fragmentation_percent, 50);
+    CHECK_EQ(stats_now().regions, 2);
+}
+
+/* ---- looking inside --------------------------------------------------------------- */
+
+struct walk_state {
+    size_t blocks, allocated, bytes, out_of_order;
+    uintptr_t next;         /* where the next block should start, or 0 at a region start */
+};
+
+static void walk_follow(uintptr_t block, unsigned scale, int allocated, void *context)
+{
+    struct walk_state *w = context;
+    uintptr_t start, end;
+    int region_start = 0;
+
+    for (unsigned i = 0; heap_region(i, &start, &end); i++)
+        region_start |= block == start;
+    if (!region_start && block != w->next)
+        w->out_of_order++;
+    if (block % block_bytes(scale) != 0 || block < w->next)
+        w->out_of_order++;
+    w->next = block + block_bytes(scale);
+    w->blocks++;
+    w->allocated += allocated != 0;
+    w->bytes += block_bytes(scale);
+}
+
+static void heap_walk_visits_every_block_in_address_order(void)
+{
+    struct walk_state w = {0};
+
+    add_region(0x40000, 0x9000);
+    add_region(0x60, 0x5000);           /* added second, walked first */
+    for (size_t size = 10; size < 3000; size *= 3)
+        kmalloc(size);
+    heap_walk(walk_follow, &w);
+    CHECK_EQ(w.out_of_order, 0);
+    CHECK_EQ(w.bytes, stats_now().managed_bytes);
+    CHECK_EQ(w.allocated, 6);
+    CHECK(w.blocks > w.allocated);
+}
+
+static void visit_count(uintptr_t block, unsigned scale, int allocated, void *context)
+{
+    (void)block, (void)scale, (void)allocated;
+    ++*(size_t *)context;
+}
+
+static void heap_walk_stops_at_a_corrupted_header(void)
+{
+    size_t visited = 0;
+    unsigned m = heap_min_scale();
+
+    add_region(0, block_bytes(12));
+    add_region(block_bytes(13), block_bytes(13));
+    kmalloc(1);                 /* from the smaller region 1: blocks of scale m, m, m+1, ..., 11 */
+    header_of((uintptr_t)arena + block_bytes(m + 1))->check ^= 1;
+    heap_walk(visit_count, &visited);
+    CHECK_EQ(visited, 2 + 1);           /* two blocks before the break, and region 2's one */
+}
+
+static void heap_free_list_peek_lists_the_most_recently_freed_first(void)
+{
+    unsigned m = heap_min_scale();
+    uintptr_t out[8] = {0};
+
+    add_region(0, block_bytes(12));
+    void *a = kmalloc(1);
+    kmalloc(1);
+    void *c = kmalloc(1);
+    kmalloc(1);
+    kfree(a);                           /* neither merges: their buddies are busy */
+    kfree(c);
+    CHECK_EQ(heap_free_list_peek(m, out, 8), 2);
+    CHECK_EQ(out[0], block_of(c));
+    CHECK_EQ(out[1], block_of(a));
+    CHECK_EQ(heap_free_list_peek(m, out, 1), 1);
+    CHECK_EQ(heap_free_list_peek(m, out, 0), 0);
+    CHECK_EQ(heap_free_list_peek(HEAP_MAX_SCALE + 1, out, 8), 0);
+    CHECK_EQ(heap_free_count(m), 2);
+}
+
+static void heap_free_count_is_zero_for_scales_that_do_not_exist(void)
+{
+    add_region(0, block_bytes(12));
+    CHECK_EQ(heap_free_count(12), 1);
+    CHECK_EQ(heap_free_count(0), 0);
+    CHECK_EQ(heap_free_count(HEAP_MAX_SCALE + 1), 0);
+    CHECK_EQ(heap_free_count(100000), 0);
+}
+
+static void the_smallest_block_holds_a_header_a_link_and_one_byte(void)
+{
+    unsigned m = heap_min_scale();
+    size_t needed = sizeof(struct block_header) + sizeof(struct list_header);
+
+    CHECK(block_bytes(m) >= needed);
+    CHECK(block_bytes(m - 1) < needed);
+    CHECK(heap_scale_payload(m) >= 1);
+    CHECK_EQ(heap_scale_payload(m - 1), 0);
+    CHECK_EQ(heap_scale_payload(HEAP_MAX_SCALE), block_bytes(HEAP_MAX_SCALE) - HEADER_BYTES);
+    CHECK_EQ(heap_scale_payload(HEAP_MAX_SCALE + 1), 0);
+    CHECK_EQ(sizeof(struct block_header) % HEAP_ALIGNMENT, 0);
+}
+
+static void status_names_say_what_went_wrong(void)
+{
+    static const enum heap_status all[] = {HEAP_OK, HEAP_INVALID_POINTER, HEAP_DOUBLE_FREE,
+                                           HEAP_CORRUPTED_HEADER, (enum heap_status)42};
+
+    for (size_t i = 0; i < 5; i++)
+        for (size_t j = 0; j < i; j++)
+            CHECK(strcmp(heap_status_name(all[i]), heap_status_name(all[j])) != 0);
+    CHECK(strstr(heap_status_name(HEAP_DOUBLE_FREE), "double") != NULL);
+    CHECK(strstr(heap_status_name(HEAP_CORRUPTED_HEADER), "header") != NULL);
+}
+
+static void heap_init_forgets_every_region_and_counter(void)
+{
+    static const struct heap_stats zero;
+    uintptr_t start, end;
+
+    add_region(0, block_bytes(12));
+    void *p = kmalloc(1);
+    kfree(p);
+    kfree(p);
+    heap_init();
+    struct heap_stats s = stats_now();
+    CHECK(memcmp(&s, &zero, sizeof(s)) == 0);
+    CHECK(!heap_region(0, &start, &end));
+    for (unsigned scale = 0; scale <= HEAP_MAX_SCALE; scale++)
+        CHECK_EQ(heap_free_count(scale), 0);
+    CHECK(kmalloc(1) == NULL);
+    CHECK(heap_check() == 0);
+}
+
+const struct test check_tests[] = {
+    TEST_ENTRY(heap_check_passes_on_an_empty_a_fresh_and_a_busy_heap),
+    TEST_ENTRY(heap_check_reports_a_corrupted_free_block_header),
+    TEST_ENTRY(heap_check_reports_a_corrupted_allocated_block_header),
+    TEST_ENTRY(heap_check_reports_a_free_block_missing_from_its_list),
+    TEST_ENTRY(heap_check_reports_free_buddies_left_unmerged),
+    TEST_ENTRY(heap_check_reports_an_allocated_block_on_a_free_list),
+    TEST_ENTRY(heap_check_reports_free_list_links_that_disagree),
+    TEST_ENTRY(heap_check_reports_a_free_block_cut_off_in_a_ring_of_its_own),
+    TEST_ENTRY(heap_check_reports_a_stale_header_standing_in_for_a_free_block),
+    TEST_ENTRY(heap_check_reports_a_requested_size_too_big_for_its_block),
+    TEST_ENTRY(heap_check_reports_byte_counters_that_disagree_with_the_blocks),
+    TEST_ENTRY(heap_check_survives_bad_links_without_reading_outside_the_heap),
+    TEST_ENTRY(heap_check_survives_a_region_full_of_garbage),
+    TEST_ENTRY(the_statistics_add_up_after_every_call),
+    TEST_ENTRY(splits_and_merges_count_how_far_a_block_travelled),
+    TEST_ENTRY(largest_free_block_and_fragmentation_follow_their_definitions),
+    TEST_ENTRY(two_equal_free_blocks_are_half_fragmented),
+    TEST_ENTRY(heap_walk_visits_every_block_in_address_order),
+    TEST_ENTRY(heap_walk_stops_at_a_corrupted_header),
+    TEST_ENTRY(heap_free_list_peek_lists_the_most_recently_freed_first),
+    TEST_ENTRY(heap_free_count_is_zero_for_scales_that_do_not_exist),
+    TEST_ENTRY(the_smallest_block_holds_a_header_a_link_and_one_byte),
+    TEST_ENTRY(status_names_say_what_went_wrong),
+    TEST_ENTRY(heap_init_forgets_every_region_and_counter),
+};
+const size_t check_test_count = sizeof(check_tests) / sizeof(check_tests[0]);
