@@ -76,7 +76,7 @@ static void print_banner(const struct multiboot_info *info)
 /* kfree's refusals: one line naming the pointer, the reason and who called kfree. */
 static void report_refused_free(const void *ptr, enum heap_status why, const void *caller)
 {
-    kprintf("kfree: refused %p (%s), called from %p; the heap is unchanged\n",
+    kprintf("kfree: refused %p (%s) from caller %p; heap unchanged\n",
             ptr, heap_status_name(why), caller);
 }
 
