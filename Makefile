@@ -30,7 +30,7 @@ ifeq ($(TOOLCHAIN),gcc)
   CROSS := $(if $(shell command -v i686-elf-gcc 2>/dev/null),i686-elf-,i686-linux-gnu-)
   KCC   := $(CROSS)gcc
   LIBGCC = $(shell $(KCC) -print-libgcc-file-name)
-  LINK   = $(KCC) -T linker.ld -nostdlib -static -no-pie -Wl,--build-id=none -o $@ $^ $(LIBGCC)
+  LINK   = $(KCC) -T linker.ld -nostdlib -static -no-pie -Wl,--build-id=none -o $@ $(filter %.o,$^) $(LIBGCC)
   # Stop GCC turning the loops of lib/string.c into calls to themselves.
   KFLAGS_TOOLCHAIN := -fno-tree-loop-distribute-patterns
 else ifeq ($(TOOLCHAIN),clang)
@@ -38,7 +38,7 @@ else ifeq ($(TOOLCHAIN),clang)
   # Clang has no libgcc of its own for i686-elf: borrow GCC's, or compiler-rt's builtins.
   LIBGCC = $(firstword $(shell i686-linux-gnu-gcc -print-libgcc-file-name 2>/dev/null) \
              $(wildcard /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.builtins-i386.a))
-  LINK   = ld.lld -m elf_i386 -T linker.ld --build-id=none -o $@ $^ $(LIBGCC)
+  LINK   = ld.lld -m elf_i386 -T linker.ld --build-id=none -o $@ $(filter %.o,$^) $(LIBGCC)
 else
   $(error TOOLCHAIN must be gcc or clang, not '$(TOOLCHAIN)')
 endif
