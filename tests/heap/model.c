@@ -1,0 +1,683 @@
+/*
+ * model.c - the reference model behind the differential test and the fuzzer
+ * (see model.h). It keeps the live blocks with the size asked for and a
+ * pattern tag, predicts every heap call's result and statistics, and checks
+ * each block's pattern before it is freed or resized. Host code: uses libc.
+ * It does not look inside heap.c; only a bad free damages a block header.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+
+#define HEADER_BYTES sizeof(struct block_header)
+
+/* ---- failures ------------------------------------------------------------------ */
+
+static bool fail(struct model *m, const char *format, ...) __attribute__((format(printf, 2, 3)));
+
+/* Keep the first failure, prefixed with the operation number. Returns false. */
+static bool fail(struct model *m, const char *format, ...)
+{
+    va_list args;
+
+    if (m->failure[0] != '\0')
+        return false;
+    int n = snprintf(m->failure, sizeof m->failure, "operation %lu: ", m->operations);
+    va_start(args, format);
+    vsnprintf(m->failure + n, sizeof m->failure - (size_t)n, format, args);
+    va_end(args);
+    return false;
+}
+
+static bool failed(const struct model *m) { return m->failure[0] != '\0'; }
+
+/* ---- the refusal handler: what kfree and krealloc reported --------------------- */
+
+static struct {
+    size_t count;
+    const void *ptr, *caller;
+    enum heap_status why;
+} heard;
+
+static void hear_refusal(const void *ptr, enum heap_status why, const void *caller)
+{
+    heard.count++;
+    heard.ptr = ptr;
+    heard.why = why;
+    heard.caller = caller;
+}
+
+/* ---- the pattern --------------------------------------------------------------- */
+
+/*
+ * Word i of the block with tag t holds pattern_word(t, i); the tail bytes
+ * take the first bytes of word (size / 8). Tags differ in their upper 32
+ * bits, so no block's pattern reappears at another block or offset. Every
+ * byte has bit 7 set and bit 5 clear: never 0x5f or 0xa1, the states of a
+ * block header, so a pointer into a pattern can never find a header there.
+ */
+static uint64_t pattern_word(uint64_t tag, size_t i)
+{
+    uint64_t x = ((tag << 32) ^ (uint64_t)i) * 0x9e3779b97f4a7c15u;
+
+    x ^= x >> 29;
+    return (x | 0x8080808080808080u) & ~0x2020202020202020u;
+}
+
+static void pattern_fill(const struct model_block *b)
+{
+    size_t words = b->size / 8;
+
+    for (size_t i = 0; i < words; i++) {
+        uint64_t word = pattern_word(b->tag, i);
+        memcpy(b->ptr + 8 * i, &word, 8);
+    }
+    uint64_t tail = pattern_word(b->tag, words);
+    memcpy(b->ptr + 8 * words, &tail, b->size % 8);
+}
+
+/* The first byte of the n bytes at a that differs from b, or n. */
+static size_t first_difference(const unsigned char *a, const unsigned char *b, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n && a[i] == b[i])
+        i++;
+    return i;
+}
+
+/* The first of the first length bytes at `at` that differs from block b's pattern, or SIZE_MAX. */
+static size_t pattern_mismatch(const struct model_block *b, const unsigned char *at, size_t length)
+{
+    size_t words = length / 8;
+
+    for (size_t i = 0; i < words; i++) {
+        uint64_t want = pattern_word(b->tag, i);
+        if (memcmp(at + 8 * i, &want, 8) != 0)
+            return 8 * i + first_difference(at + 8 * i, (const unsigned char *)&want, 8);
+    }
+    uint64_t tail = pattern_word(b->tag, words);
+    size_t n = length % 8, i = first_difference(at + 8 * words, (const unsigned char *)&tail, n);
+    return i < n ? 8 * words + i : SIZE_MAX;
+}
+
+/* Does `at` (where block b lives now) still hold the first length bytes of b's pattern? */
+static bool contents_intact(struct model *m, const struct model_block *b, const unsigned char *at,
+                            size_t length)
+{
+    size_t offset = pattern_mismatch(b, at, length);
+
+    if (offset == SIZE_MAX)
+        return true;
+    return fail(m, "the %zu-byte block %p lost its contents at offset %zu (now at %p)", b->size,
+                (void *)b->ptr, offset, (const void *)at);
+}
+
+static bool all_zero(const unsigned char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != 0)
+            return false;
+    return true;
+}
+
+/* ---- what the heap must do ----------------------------------------------------- */
+
+/* The most one kmalloc can give now: the payload of the largest free block. */
+static size_t largest_payload(void)
+{
+    struct heap_stats s;
+
+    heap_get_stats(&s);
+    return s.largest_free_block == 0 ? 0 : s.largest_free_block - HEADER_BYTES;
+}
+
+/* A buddy heap serves a request whenever some free block is big enough. */
+static bool request_fits(size_t size) { return size != 0 && size <= largest_payload(); }
+
+/* The block a request gets: the smallest power of two holding it and a header. */
+static size_t block_for_request(size_t size)
+{
+    size_t bytes = (size_t)1 << heap_min_scale();
+
+    while (bytes - HEADER_BYTES < size)
+        bytes *= 2;
+    return bytes;
+}
+
+static size_t block_bytes_of(const void *ptr) { return ksize(ptr) + HEADER_BYTES; }
+
+/* Does one region hold all of [start, end)? */
+static bool region_holds(uintptr_t start, uintptr_t end)
+{
+    uintptr_t first, last;
+
+    for (unsigned i = 0; heap_region(i, &first, &last); i++)
+        if (start >= first && end <= last)
+            return true;
+    return false;
+}
+
+/* A pointer the heap just handed out: aligned, big enough, and its block inside one region. */
+static bool placed_well(struct model *m, const unsigned char *ptr, size_t size)
+{
+    uintptr_t a = (uintptr_t)ptr;
+
+    if (a % HEAP_ALIGNMENT != 0)
+        return fail(m, "%p is not aligned to %d bytes", (const void *)ptr, HEAP_ALIGNMENT);
+    if (ksize(ptr) < size)
+        return fail(m, "ksize(%p) is %zu, below the %zu bytes asked for", (const void *)ptr,
+                    ksize(ptr), size);
+    if (!region_holds(a - HEADER_BYTES, a + ksize(ptr)))
+        return fail(m, "the block at %p is not inside one region", (const void *)ptr);
+    return true;
+}
+
+/* A fresh block is the smallest that fits: the buddy heap's promise. */
+static bool sized_tightly(struct model *m, const unsigned char *ptr, size_t size)
+{
+    if (block_bytes_of(ptr) == block_for_request(size))
+        return true;
+    return fail(m, "a %zu-byte request got a %zu-byte block, not %zu", size, block_bytes_of(ptr),
+                block_for_request(size));
+}
+
+static bool stats_agree(struct model *m)
+{
+    const struct heap_stats *e = &m->expected;
+    struct heap_stats s;
+
+    heap_get_stats(&s);
+    if (s.allocations != e->allocations || s.frees != e->frees)
+        return fail(m, "allocations/frees are %zu/%zu, not %zu/%zu", s.allocations, s.frees,
+                    e->allocations, e->frees);
+    if (s.failed_allocations != e->failed_allocations || s.refused_frees != e->refused_frees)
+        return fail(m, "failed allocations/refused frees are %zu/%zu, not %zu/%zu",
+                    s.failed_allocations, s.refused_frees, e->failed_allocations, e->refused_frees);
+    if (s.requested_bytes != e->requested_bytes)
+        return fail(m, "requested_bytes is %zu, not %zu", s.requested_bytes, e->requested_bytes);
+    if (s.managed_bytes != e->managed_bytes || s.allocated_bytes != m->block_bytes
+        || s.free_bytes != s.managed_bytes - m->block_bytes)
+        return fail(m, "managed/allocated/free bytes are %zu/%zu/%zu, not %zu/%zu/%zu",
+                    s.managed_bytes, s.allocated_bytes, s.free_bytes, e->managed_bytes,
+                    m->block_bytes, e->managed_bytes - m->block_bytes);
+    if (heard.count != m->refusals_heard)
+        return fail(m, "the refusal handler was called %zu times, not %zu", heard.count,
+                    m->refusals_heard);
+    return true;
+}
+
+static bool heap_check_passes(struct model *m)
+{
+    struct heap_violation found;
+
+    if (heap_check_report(&found) == 0)
+        return true;
+    return fail(m, "heap_check: %s at %#lx, scale %u", found.what, (unsigned long)found.address,
+                found.scale);
+}
+
+/* ---- the table of live blocks and of recently freed pointers ------------------- */
+
+static void freed_remember(struct model *m, const void *ptr)
+{
+    m->freed[m->freed_next] = (uintptr_t)ptr;
+    m->freed_next = (m->freed_next + 1) % MODEL_FREED_SLOTS;
+}
+
+/*
+ * A block now at [ptr - header, ptr + size) has overwritten any freed
+ * header there, so heap_free would no longer see a double free: forget it.
+ */
+static void freed_forget_overlaps(struct model *m, const unsigned char *ptr, size_t size)
+{
+    uintptr_t start = (uintptr_t)ptr - HEADER_BYTES, end = (uintptr_t)ptr + size;
+
+    for (unsigned i = 0; i < MODEL_FREED_SLOTS; i++) {
+        uintptr_t header = m->freed[i] - HEADER_BYTES;
+        if (m->freed[i] != 0 && header + HEADER_BYTES > start && header < end)
+            m->freed[i] = 0;
+    }
+}
+
+/* Slot i now holds a block at ptr: a new tag, its pattern written. */
+static void live_set(struct model *m, size_t i, unsigned char *ptr, size_t size)
+{
+    m->live[i] = (struct model_block){ptr, size, block_bytes_of(ptr), m->next_tag++};
+    pattern_fill(&m->live[i]);
+    freed_forget_overlaps(m, ptr, size);
+    m->block_bytes += m->live[i].block_bytes;
+}
+
+static void live_remove(struct model *m, size_t i)
+{
+    m->block_bytes -= m->live[i].block_bytes;
+    m->live[i] = m->live[--m->live_count];
+}
+
+static bool table_full(const struct model *m) { return m->live_count == m->live_capacity; }
+
+/* ---- allocating ---------------------------------------------------------------- */
+
+/* Check what an allocation call returned, given whether it had to succeed. */
+static bool allocation_outcome(struct model *m, unsigned char *ptr, size_t size, bool must_fit,
+                               const char *call)
+{
+    if (ptr == NULL && must_fit)
+        return fail(m, "%s(%zu) returned NULL with a %zu-byte payload free", call, size,
+                    largest_payload());
+    if (ptr != NULL && !must_fit)
+        return fail(m, "%s(%zu) returned %p though no free block fits", call, size, (void *)ptr);
+    if (ptr == NULL) {
+        m->expected.failed_allocations++;
+        return stats_agree(m);
+    }
+    if (!placed_well(m, ptr, size) || !sized_tightly(m, ptr, size))
+        return false;
+    m->expected.allocations++;
+    m->expected.requested_bytes += size;
+    live_set(m, m->live_count++, ptr, size);
+    return stats_agree(m);
+}
+
+bool model_malloc(struct model *m, size_t size)
+{
+    if (failed(m) || table_full(m))
+        return !failed(m);
+    m->operations++;
+    bool must_fit = request_fits(size);
+    return allocation_outcome(m, kmalloc(size), size, must_fit, "kmalloc");
+}
+
+bool model_realloc_null(struct model *m, size_t size)
+{
+    if (failed(m) || table_full(m))
+        return !failed(m);
+    m->operations++;
+    bool must_fit = request_fits(size);
+    return allocation_outcome(m, krealloc(NULL, size), size, must_fit, "krealloc(NULL)");
+}
+
+bool model_calloc(struct model *m, size_t count, size_t size)
+{
+    if (failed(m) || table_full(m))
+        return !failed(m);
+    m->operations++;
+    bool overflows = size != 0 && count > SIZE_MAX / size;
+    size_t total = overflows ? 0 : count * size;
+    bool must_fit = !overflows && request_fits(total);
+    unsigned char *ptr = kcalloc(count, size);
+    if (ptr != NULL && overflows)
+        return fail(m, "kcalloc(%zu, %zu) overflows but returned %p", count, size, (void *)ptr);
+    if (ptr != NULL && !all_zero(ptr, total))
+        return fail(m, "kcalloc(%zu, %zu) returned %p not all zero", count, size, (void *)ptr);
+    return allocation_outcome(m, ptr, total, must_fit, "kcalloc");
+}
+
+/* ---- freeing and resizing ------------------------------------------------------ */
+
+/* Slot i was given back: count it, remember the pointer for double frees, drop it. */
+static bool live_freed(struct model *m, size_t i)
+{
+    m->expected.frees++;
+    m->expected.requested_bytes -= m->live[i].size;
+    freed_remember(m, m->live[i].ptr);
+    live_remove(m, i);
+    return stats_agree(m);
+}
+
+bool model_free(struct model *m, size_t index, enum model_route route)
+{
+    if (failed(m) || m->live_count == 0)
+        return !failed(m);
+    m->operations++;
+    size_t i = index % m->live_count;
+    const struct model_block *b = &m->live[i];
+    if (!contents_intact(m, b, b->ptr, b->size))
+        return false;
+    if (route == MODEL_BY_HEAP_FREE) {
+        enum heap_status status = heap_free(b->ptr);
+        if (status != HEAP_OK)
+            return fail(m, "heap_free(%p) refused a live block: %s", (void *)b->ptr,
+                        heap_status_name(status));
+    } else if (route == MODEL_BY_KFREE) {
+        kfree(b->ptr);
+    } else if (krealloc(b->ptr, 0) != NULL) {
+        return fail(m, "krealloc(%p, 0) did not return NULL", (void *)b->ptr);
+    }
+    return live_freed(m, i);
+}
+
+/* Freeing NULL does nothing; krealloc(NULL, 0) is kmalloc(0), a failed allocation. */
+bool model_free_null(struct model *m, enum model_route route)
+{
+    if (failed(m))
+        return false;
+    m->operations++;
+    if (route == MODEL_BY_HEAP_FREE && heap_free(NULL) != HEAP_OK)
+        return fail(m, "heap_free(NULL) did not return HEAP_OK");
+    if (route == MODEL_BY_KFREE)
+        kfree(NULL);
+    if (route == MODEL_BY_KREALLOC) {
+        if (krealloc(NULL, 0) != NULL)
+            return fail(m, "krealloc(NULL, 0) returned a block");
+        m->expected.failed_allocations++;
+    }
+    return stats_agree(m);
+}
+
+/* krealloc failed: the block must be where it was, whole, and the failure counted. */
+static bool realloc_failed(struct model *m, const struct model_block *old, size_t size,
+                           bool must_fit)
+{
+    if (must_fit)
+        return fail(m, "krealloc(%p, %zu) failed though the block fits", (void *)old->ptr, size);
+    m->expected.failed_allocations++;
+    return contents_intact(m, old, old->ptr, old->size) && stats_agree(m);
+}
+
+/* krealloc moved the block: legal only when it did not fit in place. A new block, the old freed. */
+static bool realloc_moved(struct model *m, const struct model_block *old, size_t size,
+                          bool fit_in_place)
+{
+    if (fit_in_place)
+        return fail(m, "krealloc(%p, %zu) moved a block that still fits", (void *)old->ptr, size);
+    m->expected.allocations++;
+    m->expected.frees++;
+    freed_remember(m, old->ptr);
+    return true;
+}
+
+bool model_realloc(struct model *m, size_t index, size_t size)
+{
+    if (failed(m) || m->live_count == 0)
+        return !failed(m);
+    if (size == 0)
+        return model_free(m, index, MODEL_BY_KREALLOC);
+    m->operations++;
+    size_t i = index % m->live_count;
+    struct model_block old = m->live[i];
+    if (!contents_intact(m, &old, old.ptr, old.size))
+        return false;
+    bool fit_in_place = size <= ksize(old.ptr), fit_elsewhere = request_fits(size);
+    unsigned char *ptr = krealloc(old.ptr, size);
+    if (ptr == NULL)
+        return realloc_failed(m, &old, size, fit_in_place || fit_elsewhere);
+    if (ptr != old.ptr && !realloc_moved(m, &old, size, fit_in_place))
+        return false;
+    if (!placed_well(m, ptr, size) || (ptr != old.ptr && !sized_tightly(m, ptr, size)))
+        return false;
+    if (!contents_intact(m, &old, ptr, size < old.size ? size : old.size))
+        return false;
+    m->expected.requested_bytes += size - old.size;
+    m->block_bytes -= old.block_bytes;
+    live_set(m, i, ptr, size);
+    return stats_agree(m);
+}
+
+/* ---- bad frees ----------------------------------------------------------------- */
+
+/* Hand ptr back by route; returns the status of the refusal (HEAP_OK if none). */
+static enum heap_status hand_back(struct model *m, void *ptr, enum model_route route, size_t size)
+{
+    size_t before = heard.count;
+
+    if (route == MODEL_BY_HEAP_FREE)
+        return heap_free(ptr);
+    if (route == MODEL_BY_KFREE)
+        kfree(ptr);
+    else if (krealloc(ptr, size) != NULL)
+        fail(m, "krealloc(%p, %zu) of a bad pointer returned a block", ptr, size);
+    if (heard.count == before)
+        return HEAP_OK;
+    m->refusals_heard++;
+    if (heard.ptr != ptr || heard.caller == NULL)
+        fail(m, "the refusal handler heard %p from caller %p, not %p", heard.ptr, heard.caller,
+             ptr);
+    return heard.why;
+}
+
+/* Every statistic but refused_frees alike? */
+static bool stats_equal(const struct heap_stats *a, const struct heap_stats *b)
+{
+    return a->managed_bytes == b->managed_bytes && a->free_bytes == b->free_bytes
+        && a->allocated_bytes == b->allocated_bytes && a->requested_bytes == b->requested_bytes
+        && a->largest_free_block == b->largest_free_block && a->allocations == b->allocations
+        && a->frees == b->frees && a->failed_allocations == b->failed_allocations
+        && a->splits == b->splits && a->merges == b->merges && a->regions == b->regions
+        && a->fragmentation_percent == b->fragmentation_percent;
+}
+
+/* A refused free must leave the heap exactly as it was. */
+static bool stats_unchanged(struct model *m, const struct heap_stats *before)
+{
+    struct heap_stats now;
+
+    heap_get_stats(&now);
+    return stats_equal(before, &now) || fail(m, "a refused free changed the heap's statistics");
+}
+
+static bool refused_as_expected(struct model *m, void *ptr, enum heap_status want,
+                                enum model_route route, uint32_t choice)
+{
+    static const char *const routes[] = {"heap_free", "kfree", "krealloc"};
+    struct heap_stats before;
+
+    heap_get_stats(&before);
+    m->operations++;
+    enum heap_status got = hand_back(m, ptr, route, choice % 4096);
+    if (got != want)
+        return fail(m, "%s(%p) gave \"%s\", not \"%s\"", routes[route], ptr,
+                    heap_status_name(got), heap_status_name(want));
+    m->bad_frees++;
+    m->expected.refused_frees++;
+    return !failed(m) && stats_unchanged(m, &before) && stats_agree(m);
+}
+
+static const struct model_block *block_chosen(const struct model *m, uint32_t choice)
+{
+    return m->live_count == 0 ? NULL : &m->live[choice % m->live_count];
+}
+
+/* A freed pointer whose header nothing has overwritten since, or NULL. */
+static void *freed_pointer(const struct model *m, uint32_t choice)
+{
+    for (unsigned k = 0; k < MODEL_FREED_SLOTS; k++) {
+        uintptr_t ptr = m->freed[(choice + k) % MODEL_FREED_SLOTS];
+        if (ptr != 0)
+            return (void *)ptr;
+    }
+    return NULL;
+}
+
+/* 1 to size-1 bytes into a live block: where a header would be, its pattern is. */
+static void *interior_pointer(const struct model *m, uint32_t choice)
+{
+    const struct model_block *b = block_chosen(m, choice);
+
+    if (b == NULL || b->size < 2)
+        return NULL;
+    return b->ptr + 1 + (choice >> 8) % (b->size - 1);
+}
+
+/* A live pointer moved by 1 to 8 bytes either way: blocks are at least 16-byte aligned. */
+static void *misaligned_pointer(const struct model *m, uint32_t choice)
+{
+    const struct model_block *b = block_chosen(m, choice);
+
+    if (b == NULL)
+        return NULL;
+    size_t shift = 1 + (choice >> 8) % 8;
+    return (choice >> 11) & 1 ? b->ptr + shift : b->ptr - shift;
+}
+
+/*
+ * A pointer whose header would lie outside every region: before or after a
+ * region (in a hole, or past the arena), in this program's data or stack,
+ * or near address 0.
+ */
+static void *outside_pointer(uint32_t choice)
+{
+    static int some_data;
+    int some_stack = 0;
+    uintptr_t start = 0, end = 0, header;
+    unsigned regions = 0;
+
+    while (heap_region(regions, &start, &end))
+        regions++;
+    if (regions == 0 || !heap_region(choice % regions, &start, &end))
+        return NULL;
+    size_t distance = HEADER_BYTES * (1 + (choice >> 11) % 64);
+    switch ((choice >> 8) % 5) {
+    case 0: header = start - distance; break;
+    case 1: header = end + distance - HEADER_BYTES; break;
+    case 2: header = (uintptr_t)&some_data; break;
+    case 3: header = (uintptr_t)&some_stack; break;
+    default: header = (choice >> 11) % 64; break;
+    }
+    return region_holds(header, header + 1) ? NULL : (void *)(header + HEADER_BYTES);
+}
+
+/* A state byte that is neither free nor allocated. */
+static uint8_t unknown_state(uint32_t choice)
+{
+    uint8_t state = (uint8_t)choice;
+
+    return state == HEAP_BLOCK_FREE || state == HEAP_BLOCK_ALLOCATED ? 0 : state;
+}
+
+/*
+ * Damage a live block's header, try to free it, repair the header. Each
+ * damage has its status: a wrong check value or a scale out of range is a
+ * corrupted header; an unknown state means no header; a header that says
+ * free (check still right) is a double free.
+ */
+static bool damaged_free(struct model *m, uint32_t choice, enum model_route route)
+{
+    const struct model_block *b = block_chosen(m, choice);
+
+    if (b == NULL)
+        return true;
+    struct block_header *header = (struct block_header *)(b->ptr - HEADER_BYTES), saved = *header;
+    enum heap_status want = HEAP_CORRUPTED_HEADER;
+    switch ((choice >> 8) % 5) {
+    case 0: header->check ^= (uint16_t)(1u << (choice >> 11) % 16); break;
+    case 1: header->scale = 200; break;
+    case 2: header->scale = (uint8_t)(heap_min_scale() - 1); break;
+    case 3: header->state = unknown_state(choice >> 11); want = HEAP_INVALID_POINTER; break;
+    default: header->state = HEAP_BLOCK_FREE; want = HEAP_DOUBLE_FREE; break;
+    }
+    bool ok = refused_as_expected(m, b->ptr, want, route, choice);
+    *header = saved;
+    return ok;
+}
+
+/* A bad pointer of this kind and the status it must get; NULL when there is none now. */
+static void *bad_pointer(const struct model *m, enum model_bad_free kind, uint32_t choice,
+                         enum heap_status *want)
+{
+    *want = kind == MODEL_FREE_TWICE ? HEAP_DOUBLE_FREE : HEAP_INVALID_POINTER;
+    switch (kind) {
+    case MODEL_FREE_TWICE: return freed_pointer(m, choice);
+    case MODEL_FREE_INTERIOR: return interior_pointer(m, choice);
+    case MODEL_FREE_MISALIGNED: return misaligned_pointer(m, choice);
+    default: return outside_pointer(choice);
+    }
+}
+
+bool model_bad_free(struct model *m, enum model_bad_free kind, uint32_t choice,
+                    enum model_route route)
+{
+    enum heap_status want;
+    void *ptr;
+
+    if (failed(m))
+        return false;
+    if (kind == MODEL_FREE_DAMAGED)
+        damaged_free(m, choice, route);
+    else if ((ptr = bad_pointer(m, kind, choice, &want)) != NULL)
+        refused_as_expected(m, ptr, want, route, choice);
+    return !failed(m) && (!m->check_after_bad_free || heap_check_passes(m));
+}
+
+/* ---- whole-heap checks, start and finish ---------------------------------------- */
+
+struct span {
+    uintptr_t start, end;
+};
+
+static int span_order(const void *a, const void *b)
+{
+    uintptr_t x = ((const struct span *)a)->start, y = ((const struct span *)b)->start;
+
+    return (x > y) - (x < y);
+}
+
+/* No two live blocks (headers included) share a byte: sort them, compare neighbours. */
+static bool blocks_disjoint(struct model *m)
+{
+    struct span *spans = malloc((m->live_count + 1) * sizeof *spans);
+    bool ok = true;
+
+    for (size_t i = 0; i < m->live_count; i++) {
+        uintptr_t a = (uintptr_t)m->live[i].ptr;
+        spans[i] = (struct span){a - HEADER_BYTES, a + ksize(m->live[i].ptr)};
+    }
+    qsort(spans, m->live_count, sizeof *spans, span_order);
+    for (size_t i = 1; ok && i < m->live_count; i++)
+        if (spans[i].start < spans[i - 1].end)
+            ok = fail(m, "live blocks at %#lx and %#lx overlap", (unsigned long)spans[i - 1].start,
+                      (unsigned long)spans[i].start);
+    free(spans);
+    return ok;
+}
+
+bool model_check(struct model *m)
+{
+    return !failed(m) && heap_check_passes(m) && blocks_disjoint(m) && stats_agree(m);
+}
+
+/* Every free list as long as at model_start: all merged back, nothing leaked. */
+static bool free_lists_as_at_start(struct model *m)
+{
+    for (unsigned scale = 0; scale <= HEAP_MAX_SCALE; scale++)
+        if (heap_free_count(scale) != m->start_free_count[scale])
+            return fail(m, "with everything freed scale %u has %zu free blocks, not %zu", scale,
+                        heap_free_count(scale), m->start_free_count[scale]);
+    return true;
+}
+
+bool model_free_all(struct model *m)
+{
+    while (!failed(m) && m->live_count > 0)
+        model_free(m, m->live_count - 1, MODEL_BY_HEAP_FREE);
+    return model_check(m) && free_lists_as_at_start(m);
+}
+
+void model_start(struct model *m, size_t capacity)
+{
+    *m = (struct model){0};
+    m->live = malloc(capacity * sizeof *m->live);
+    m->live_capacity = capacity;
+    m->next_tag = 1;
+    m->check_after_bad_free = true;
+    heap_get_stats(&m->expected);
+    m->block_bytes = m->expected.allocated_bytes;
+    for (unsigned scale = 0; scale <= HEAP_MAX_SCALE; scale++)
+        m->start_free_count[scale] = heap_free_count(scale);
+    heard.count = 0;
+    heap_on_refusal(hear_refusal);
+}
+
+bool model_finish(struct model *m)
+{
+    if (!failed(m))
+        model_free_all(m);
+    heap_on_refusal(NULL);
+    free(m->live);
+    m->live = NULL;
+    return !failed(m);
+}

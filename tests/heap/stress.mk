@@ -1,0 +1,89 @@
+# tests/heap/stress.mk - the heap's randomized tests, its fuzzer and its benchmark.
+#
+#   make heap-differential  a million random operations checked against a reference model
+#   make heap-fuzz          replay tests/heap/corpus, then a bounded fuzzing session
+#   make fuzz               fuzz until stopped (Ctrl-C); new inputs go to build/host/fuzz-corpus
+#   make bench              kmalloc against glibc malloc: figures, never a failure
+#
+# Included by the top Makefile. The differential test and the fuzzer share the
+# model in tests/heap/model.c; both run under AddressSanitizer and UBSan. A
+# coverage build of the differential test joins unit.mk's COVERAGE_RUNS.
+
+HOST_CC     ?= cc
+FUZZ_CC     ?= clang
+COVERAGE_CC ?= clang
+HOST_DIR    := $(BUILD)/host
+
+MODEL_SOURCES := src/memory/heap.c tests/heap/model.c
+MODEL_DEPS    := $(MODEL_SOURCES) inc/memory/heap.h tests/heap/model.h
+SANITIZE      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+STRESS_FLAGS  := -std=c11 -Wall -Wextra -Werror -g -O1 -Iinc
+BENCH_FLAGS   := -std=c11 -Wall -Wextra -Werror -O2 -Iinc
+
+# Inputs of at most FUZZ_MAX_LEN bytes; crashing inputs are saved under fuzz-artifacts/.
+FUZZ_MAX_LEN  ?= 512
+FUZZ_OPTIONS   = -max_len=$(FUZZ_MAX_LEN) -artifact_prefix=$(HOST_DIR)/fuzz-artifacts/
+# make test's session: whichever limit comes first, from a fixed seed and a fresh corpus.
+FUZZ_SESSION  ?= -seed=1 -runs=50000 -max_total_time=20
+
+TEST_SUITES += heap-differential heap-fuzz
+.PHONY: heap-differential heap-fuzz fuzz bench
+
+# ---- the differential test ----------------------------------------------------------
+$(HOST_DIR)/heap_differential: $(MODEL_DEPS) tests/heap/differential.c
+	@mkdir -p $(@D)
+	$(HOST_CC) $(STRESS_FLAGS) $(SANITIZE) $(MODEL_SOURCES) tests/heap/differential.c -o $@
+
+heap-differential: $(HOST_DIR)/heap_differential
+	$(HOST_DIR)/heap_differential
+
+# For make coverage (unit.mk): no sanitizers, a tenth of the operations.
+$(HOST_DIR)/heap_differential-cov: $(MODEL_DEPS) tests/heap/differential.c
+	@mkdir -p $(@D)
+	$(COVERAGE_CC) $(COVERAGE_FLAGS) -DOPERATIONS_PERCENT=10 $(MODEL_SOURCES) \
+	  tests/heap/differential.c -o $@
+
+COVERAGE_RUNS += $(HOST_DIR)/heap_differential-cov
+
+# ---- the fuzzer ---------------------------------------------------------------------
+$(HOST_DIR)/heap_fuzz: $(MODEL_DEPS) tests/heap/fuzz.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(STRESS_FLAGS) -fsanitize=fuzzer $(SANITIZE) $(MODEL_SOURCES) tests/heap/fuzz.c -o $@
+
+fuzz: $(HOST_DIR)/heap_fuzz
+	@mkdir -p $(HOST_DIR)/fuzz-corpus $(HOST_DIR)/fuzz-artifacts
+	$(HOST_DIR)/heap_fuzz $(FUZZ_OPTIONS) -print_final_stats=1 $(HOST_DIR)/fuzz-corpus \
+	  tests/heap/corpus
+
+# Two checks: every saved input replays cleanly; a short session finds nothing.
+heap-fuzz: $(HOST_DIR)/heap_fuzz
+	@rm -rf $(HOST_DIR)/fuzz-session && mkdir -p $(HOST_DIR)/fuzz-session $(HOST_DIR)/fuzz-artifacts
+	@passed=0; failed=0; log=$(HOST_DIR)/fuzz-replay.log; \
+	if $(HOST_DIR)/heap_fuzz $(FUZZ_OPTIONS) -runs=0 tests/heap/corpus > $$log 2>&1; then \
+	  inputs=$$(ls tests/heap/corpus | wc -l); \
+	  echo "ok   the saved corpus replays without a violation ($$inputs inputs)"; \
+	  passed=$$((passed + 1)); \
+	else \
+	  tail -n 25 $$log; echo "FAIL the saved corpus replays without a violation (log: $$log)"; \
+	  failed=$$((failed + 1)); \
+	fi; \
+	log=$(HOST_DIR)/fuzz-session.log; \
+	if $(HOST_DIR)/heap_fuzz $(FUZZ_OPTIONS) $(FUZZ_SESSION) $(HOST_DIR)/fuzz-session \
+	     tests/heap/corpus > $$log 2>&1; then \
+	  runs=$$(grep -o 'Done [0-9]* runs in [0-9]* s' $$log | cut -c6-); \
+	  echo "ok   a bounded fuzzing session finds no violation ($$runs)"; \
+	  passed=$$((passed + 1)); \
+	else \
+	  tail -n 25 $$log; echo "FAIL a bounded fuzzing session finds no violation (log: $$log)"; \
+	  failed=$$((failed + 1)); \
+	fi; \
+	echo "$$passed passed, $$failed failed"; \
+	[ $$failed -eq 0 ]
+
+# ---- the benchmark: -O2, no sanitizers --------------------------------------------------
+$(HOST_DIR)/heap_bench: src/memory/heap.c inc/memory/heap.h tests/heap/bench.c
+	@mkdir -p $(@D)
+	$(HOST_CC) $(BENCH_FLAGS) src/memory/heap.c tests/heap/bench.c -o $@
+
+bench: $(HOST_DIR)/heap_bench
+	$(HOST_DIR)/heap_bench
