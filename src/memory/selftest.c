@@ -1,0 +1,644 @@
+/*
+ * selftest.c - a randomized torture test of the kernel heap over all of RAM:
+ * hundreds of thousands of kmalloc/kfree/krealloc calls with a pattern in
+ * every block, checked before the block is freed or moved; deliberate bad
+ * frees that heap_free must refuse with the right status; heap_check along
+ * the way; and at the end the heap exactly as it was at boot. It uses
+ * memory/heap.h only (no libc, static tables) and tests nothing but the heap.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "console/kprintf.h"
+#include "memory/heap.h"
+#include "memory/selftest.h"
+
+#define OPERATIONS      300000u /* random operations in the main loop */
+#define LIVE_SLOTS      4096u   /* blocks the test holds at once, at most */
+#define FREED_SLOTS     16u     /* recently freed pointers, kept for double frees */
+#define CHECK_EVERY     4096u   /* operations between two heap_check runs */
+#define EXHAUST_EVERY   50000u  /* operations between two runs that fill the heap up */
+#define PROGRESS_EVERY  100000u /* operations between two progress lines */
+#define DENSE_BYTES     256u    /* a block's first bytes all carry the pattern... */
+#define SPARSE_WORDS    256u    /* ...then at most this many words spread over the rest */
+#define LARGE_SCALE_END 22u     /* random requests stay below 2^22 bytes (4 MiB) */
+
+#define HEADER_BYTES sizeof(struct block_header)
+
+struct live_block {
+    unsigned char *ptr;
+    size_t size;                /* bytes requested */
+    uint32_t serial;            /* picks the pattern, together with the address */
+};
+
+/* What the heap's counters must read: the test keeps its own tally. */
+struct expected_counters {
+    size_t allocations, frees, failed_allocations, refused_frees, requested_bytes;
+};
+
+static struct selftest_state {
+    uint32_t random;                        /* xorshift32 state, never 0 */
+    uint32_t next_serial;
+    struct live_block live[LIVE_SLOTS];
+    size_t live_count, live_bytes, peak_live_bytes;
+    uintptr_t freed[FREED_SLOTS];           /* payload pointers; 0 is an empty slot */
+    unsigned freed_next;
+    unsigned long operations, bad_frees, checks;
+    struct expected_counters expected;
+    size_t boot_free_count[HEAP_MAX_SCALE + 1];
+    char failure[160];                      /* empty while all is well */
+} test;
+
+/* ---- failures: the first one is kept, and every step after it stops ---------- */
+
+static bool fail(const char *what)
+{
+    if (test.failure[0] == '\0')
+        ksnprintf(test.failure, sizeof test.failure, "%s (operation %lu)", what, test.operations);
+    return false;
+}
+
+static bool fail_at(const char *what, const void *ptr)
+{
+    if (test.failure[0] == '\0')
+        ksnprintf(test.failure, sizeof test.failure, "%s: %p (operation %lu)", what, ptr,
+                  test.operations);
+    return false;
+}
+
+/* ---- random numbers: xorshift32 (Marsaglia, 2003) ------------------------------ */
+
+static uint32_t random_next(void)
+{
+    uint32_t x = test.random;
+
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    return test.random = x;
+}
+
+static uint32_t random_below(uint32_t n) { return random_next() % n; }
+
+/* A size in [2^scale, 2^(scale+1)) for a scale in [low, high): log-uniform. */
+static size_t random_log_size(unsigned low, unsigned high)
+{
+    size_t base = (size_t)1 << (low + random_below(high - low));
+
+    return base + (random_next() & (base - 1));
+}
+
+/* 70% 1-256 bytes, 27% up to 64 KiB, 3% up to 4 MiB. */
+static size_t random_size(void)
+{
+    uint32_t dice = random_below(100);
+
+    if (dice < 70)
+        return 1 + random_below(256);
+    if (dice < 97)
+        return random_log_size(8, 16);
+    return random_log_size(16, LARGE_SCALE_END);
+}
+
+/* Like random_size, but now and then 0 or a size no heap can give. */
+static size_t random_request(void)
+{
+    uint32_t dice = random_below(200);
+
+    return dice == 0 ? 0 : dice == 1 ? SIZE_MAX : random_size();
+}
+
+/* ---- what the heap says about itself ------------------------------------------ */
+
+/* The most kmalloc can give right now: the payload of the largest free block. */
+static size_t largest_payload(void)
+{
+    struct heap_stats stats;
+
+    heap_get_stats(&stats);
+    return stats.largest_free_block == 0 ? 0 : stats.largest_free_block - HEADER_BYTES;
+}
+
+/* Does one region hold all of [start, end)? */
+static bool region_holds(uintptr_t start, uintptr_t end)
+{
+    uintptr_t first, last;
+
+    for (unsigned i = 0; heap_region(i, &first, &last); i++)
+        if (start >= first && end <= last)
+            return true;
+    return false;
+}
+
+static bool counters_match(void)
+{
+    const struct expected_counters *e = &test.expected;
+    struct heap_stats now;
+
+    heap_get_stats(&now);
+    if (now.allocations != e->allocations || now.frees != e->frees)
+        return fail("the allocation or free counter is off");
+    if (now.failed_allocations != e->failed_allocations)
+        return fail("the failed allocation counter is off");
+    if (now.refused_frees != e->refused_frees)
+        return fail("the refused free counter is off");
+    if (now.requested_bytes != e->requested_bytes)
+        return fail("the requested bytes counter is off");
+    return true;
+}
+
+static bool heap_intact(void)
+{
+    struct heap_violation found;
+
+    test.checks++;
+    if (heap_check_report(&found) == 0)
+        return true;
+    if (test.failure[0] == '\0')
+        ksnprintf(test.failure, sizeof test.failure,
+                  "heap_check: %s at %p, scale %u (operation %lu)", found.what,
+                  (void *)found.address, found.scale, test.operations);
+    return false;
+}
+
+/* ---- the pattern --------------------------------------------------------------- */
+
+/*
+ * The 32-bit word at address a of a block with serial s holds
+ * pattern_word(a, s); a tail byte holds the low byte of it. Every byte has
+ * bit 7 set and bit 5 clear, so none is ever 0x5f or 0xa1 (a header's free
+ * or allocated state): a pointer into a pattern never finds a header there.
+ *
+ * Which words carry it: all of the first DENSE_BYTES, then one word every
+ * stride so that at most SPARSE_WORDS more are written, then the last word
+ * and the tail bytes. A 4 MiB block costs as little as a 2 KiB one.
+ *
+ *   payload: |dense: every word|  .  .  .  sparse  .  .  .  |last word|tail|
+ */
+static uint32_t pattern_word(uintptr_t address, uint32_t serial)
+{
+    uint32_t x = (uint32_t)address * 0x9e3779b1u ^ serial * 0x85ebca6bu;
+
+    x ^= x >> 15;
+    return (x | 0x80808080u) & ~0x20202020u;
+}
+
+static size_t pattern_stride(size_t size)
+{
+    size_t stride = ((size - DENSE_BYTES) / SPARSE_WORDS + 3) & ~(size_t)3;
+
+    return stride < 4 ? 4 : stride;
+}
+
+/* The payload offset that carries the pattern after offset o, in a block of size bytes. */
+static size_t pattern_next(size_t o, size_t size)
+{
+    if (o + 4 > size)
+        return o + 1;                                   /* the tail, byte by byte */
+    size_t last_word = (size & ~(size_t)3) - 4;
+    if (o < DENSE_BYTES || o >= last_word)
+        return o + 4;
+    size_t next = o + pattern_stride(size);
+    return next < last_word ? next : last_word;
+}
+
+static void pattern_fill(const struct live_block *b)
+{
+    for (size_t o = 0; o < b->size; o = pattern_next(o, b->size)) {
+        uint32_t word = pattern_word((uintptr_t)b->ptr + o, b->serial);
+        if (o + 4 <= b->size)
+            *(uint32_t *)(b->ptr + o) = word;
+        else
+            b->ptr[o] = (unsigned char)word;
+    }
+}
+
+static bool pattern_broken(const struct live_block *b, size_t offset)
+{
+    if (test.failure[0] == '\0')
+        ksnprintf(test.failure, sizeof test.failure,
+                  "the pattern of the %zu-byte block %p is broken at offset %zu (operation %lu)",
+                  b->size, (void *)b->ptr, offset, test.operations);
+    return false;
+}
+
+/* Do the first `length` bytes at `at` still hold block b's pattern? (at: where b now lives) */
+static bool pattern_intact(const struct live_block *b, const unsigned char *at, size_t length)
+{
+    for (size_t o = 0; o < length; o = pattern_next(o, b->size)) {
+        uint32_t word = pattern_word((uintptr_t)b->ptr + o, b->serial);
+        bool whole_word = o + 4 <= b->size;
+        if (whole_word && o + 4 > length)
+            break;                                      /* a word cut short by length */
+        if (whole_word ? *(const uint32_t *)(at + o) != word : at[o] != (unsigned char)word)
+            return pattern_broken(b, o);
+    }
+    return true;
+}
+
+/* ---- recently freed pointers, for double frees --------------------------------- */
+
+static void freed_remember(const void *ptr)
+{
+    test.freed[test.freed_next] = (uintptr_t)ptr;
+    test.freed_next = (test.freed_next + 1) % FREED_SLOTS;
+}
+
+/*
+ * A block now at [ptr - header, ptr + size) may have overwritten the header
+ * of a freed pointer there: heap_free would no longer call that one a double
+ * free, so forget it.
+ */
+static void freed_forget_overlaps(const unsigned char *ptr, size_t size)
+{
+    uintptr_t start = (uintptr_t)ptr - HEADER_BYTES, end = (uintptr_t)ptr + size;
+
+    for (unsigned i = 0; i < FREED_SLOTS; i++) {
+        uintptr_t header = test.freed[i] - HEADER_BYTES;
+        if (test.freed[i] != 0 && header + HEADER_BYTES > start && header < end)
+            test.freed[i] = 0;
+    }
+}
+
+/* ---- the table of live blocks -------------------------------------------------- */
+
+/* Fill slot i with a fresh block: a new serial, its pattern written. */
+static void live_set(size_t i, unsigned char *ptr, size_t size)
+{
+    struct live_block *b = &test.live[i];
+
+    *b = (struct live_block){ptr, size, test.next_serial++};
+    pattern_fill(b);
+    freed_forget_overlaps(ptr, size);
+}
+
+static void live_add(unsigned char *ptr, size_t size)
+{
+    live_set(test.live_count++, ptr, size);
+    test.live_bytes += size;
+    if (test.live_bytes > test.peak_live_bytes)
+        test.peak_live_bytes = test.live_bytes;
+}
+
+static void live_remove(size_t i)
+{
+    test.live_bytes -= test.live[i].size;
+    test.live[i] = test.live[--test.live_count];
+}
+
+/* A pointer the heap just handed out: aligned, big enough, inside one region. */
+static bool block_acceptable(const unsigned char *ptr, size_t size)
+{
+    uintptr_t a = (uintptr_t)ptr;
+
+    if (a % HEAP_ALIGNMENT != 0)
+        return fail_at("a pointer not aligned to HEAP_ALIGNMENT", ptr);
+    if (ksize(ptr) < size)
+        return fail_at("ksize is smaller than the request", ptr);
+    if (!region_holds(a - HEADER_BYTES, a + ksize(ptr)))
+        return fail_at("a block outside the heap's regions", ptr);
+    return true;
+}
+
+/* ---- the operations ------------------------------------------------------------ */
+
+static void *allocate_by_krealloc(size_t size) { return krealloc(NULL, size); }
+
+/* kmalloc(size), or krealloc(NULL, size): it must fail exactly when no free block fits. */
+static bool op_allocate(void *(*allocate)(size_t), size_t size)
+{
+    bool must_fit = size != 0 && size <= largest_payload();
+    unsigned char *ptr = allocate(size);
+
+    test.operations++;
+    if (ptr == NULL && must_fit)
+        return fail("an allocation failed although a free block fits");
+    if (ptr != NULL && !must_fit)
+        return fail_at("an allocation succeeded although no free block fits", ptr);
+    if (ptr == NULL) {
+        test.expected.failed_allocations++;
+        return true;
+    }
+    test.expected.allocations++;
+    test.expected.requested_bytes += size;
+    if (!block_acceptable(ptr, size))
+        return false;
+    live_add(ptr, size);
+    return true;
+}
+
+/* Forget slot i after its block was freed: counters, the freed pointers, the table. */
+static void live_freed(size_t i)
+{
+    test.expected.frees++;
+    test.expected.requested_bytes -= test.live[i].size;
+    freed_remember(test.live[i].ptr);
+    live_remove(i);
+}
+
+/* heap_free a live block after checking its pattern. */
+static bool op_free(size_t i)
+{
+    const struct live_block *b = &test.live[i];
+
+    test.operations++;
+    if (!pattern_intact(b, b->ptr, b->size))
+        return false;
+    enum heap_status status = heap_free(b->ptr);
+    if (status != HEAP_OK)
+        return fail_at(heap_status_name(status), b->ptr);
+    live_freed(i);
+    return true;
+}
+
+/* krealloc(ptr, 0) frees and returns NULL. */
+static bool op_free_by_krealloc(size_t i)
+{
+    const struct live_block *b = &test.live[i];
+
+    test.operations++;
+    if (!pattern_intact(b, b->ptr, b->size))
+        return false;
+    if (krealloc(b->ptr, 0) != NULL)
+        return fail_at("krealloc to 0 bytes returned a block", b->ptr);
+    live_freed(i);
+    return true;
+}
+
+/* After a failed krealloc the block must be where it was, untouched. */
+static bool reallocate_failed(const struct live_block *old, size_t size)
+{
+    if (size <= ksize(old->ptr) || (size != 0 && size <= largest_payload()))
+        return fail_at("krealloc failed although the block fits", old->ptr);
+    test.expected.failed_allocations++;
+    return pattern_intact(old, old->ptr, old->size);
+}
+
+/* Resize slot i: in place when it still fits; contents kept up to the smaller size. */
+static bool op_reallocate(size_t i, size_t size)
+{
+    struct live_block old = test.live[i];
+
+    test.operations++;
+    if (!pattern_intact(&old, old.ptr, old.size))
+        return false;
+    bool fits_in_place = size <= ksize(old.ptr);
+    unsigned char *ptr = krealloc(old.ptr, size);
+    if (ptr == NULL)
+        return reallocate_failed(&old, size);
+    if (fits_in_place && ptr != old.ptr)
+        return fail_at("krealloc moved a block that still fit", old.ptr);
+    if (ptr != old.ptr) {                   /* a move: a new block, the old one freed */
+        test.expected.allocations++;
+        test.expected.frees++;
+        freed_remember(old.ptr);
+    }
+    test.expected.requested_bytes += size - old.size;
+    size_t kept = size < old.size ? size : old.size;
+    if (!block_acceptable(ptr, size) || !pattern_intact(&old, ptr, kept))
+        return false;
+    test.live_bytes += size - old.size;
+    live_set(i, ptr, size);
+    return true;
+}
+
+/* ---- bad frees: each must be refused with its status, the heap untouched ------- */
+
+static bool refused_as_expected(void *ptr, enum heap_status want)
+{
+    enum heap_status got = heap_free(ptr);
+
+    test.operations++;
+    if (got != want) {
+        if (test.failure[0] == '\0')
+            ksnprintf(test.failure, sizeof test.failure,
+                      "heap_free(%p) said \"%s\", not \"%s\" (operation %lu)", ptr,
+                      heap_status_name(got), heap_status_name(want), test.operations);
+        return false;
+    }
+    test.bad_frees++;
+    test.expected.refused_frees++;
+    return true;
+}
+
+static struct live_block *random_live_block(void)
+{
+    return test.live_count == 0 ? NULL : &test.live[random_below(test.live_count)];
+}
+
+/* A pointer freed a moment ago, its header not yet reused. */
+static bool bad_free_twice(void)
+{
+    uintptr_t ptr = test.freed[random_below(FREED_SLOTS)];
+
+    return ptr == 0 || refused_as_expected((void *)ptr, HEAP_DOUBLE_FREE);
+}
+
+/* A pointer into a live block's pattern, at most DENSE_BYTES in: never a header there. */
+static bool bad_free_interior(void)
+{
+    const struct live_block *b = random_live_block();
+
+    if (b == NULL || b->size < 2)
+        return true;
+    size_t limit = b->size - 1 < DENSE_BYTES ? b->size - 1 : DENSE_BYTES;
+    return refused_as_expected(b->ptr + 1 + random_below(limit), HEAP_INVALID_POINTER);
+}
+
+/* A live pointer moved by 1 to 7 bytes either way: never after a block header. */
+static bool bad_free_misaligned(void)
+{
+    const struct live_block *b = random_live_block();
+
+    if (b == NULL)
+        return true;
+    size_t shift = 1 + random_below(7);
+    unsigned char *ptr = random_below(2) ? b->ptr + shift : b->ptr - shift;
+    return refused_as_expected(ptr, HEAP_INVALID_POINTER);
+}
+
+/*
+ * A pointer whose header would lie outside every region: just before a
+ * region, at its end, in the kernel image, at address 0.
+ */
+static bool bad_free_outside(void)
+{
+    uintptr_t start, end, candidates[4];
+    struct heap_stats stats;
+
+    heap_get_stats(&stats);
+    if (stats.regions == 0 || !heap_region(random_below(stats.regions), &start, &end))
+        return true;
+    candidates[0] = start;
+    candidates[1] = end + HEADER_BYTES;
+    candidates[2] = (uintptr_t)&test + HEADER_BYTES;
+    candidates[3] = HEADER_BYTES;
+    uintptr_t ptr = candidates[random_below(4)];
+    if (region_holds(ptr - HEADER_BYTES, ptr - HEADER_BYTES + 1))
+        return true;                        /* two regions touch here: not outside */
+    return refused_as_expected((void *)ptr, HEAP_INVALID_POINTER);
+}
+
+/*
+ * A live block whose header was damaged: a wrong check value must read as a
+ * corrupted header, an unknown state as no header at all. Put back after.
+ */
+static bool bad_free_damaged_header(void)
+{
+    const struct live_block *b = random_live_block();
+
+    if (b == NULL)
+        return true;
+    struct block_header *header = (struct block_header *)(b->ptr - HEADER_BYTES);
+    struct block_header saved = *header;
+    enum heap_status want = HEAP_CORRUPTED_HEADER;
+    if (random_below(4) == 0) {
+        header->state = 0;
+        want = HEAP_INVALID_POINTER;
+    } else {
+        header->check ^= (uint16_t)(1u << random_below(16));
+    }
+    bool ok = refused_as_expected(b->ptr, want);
+    *header = saved;
+    return ok;
+}
+
+static bool op_bad_free(void)
+{
+    switch (random_below(5)) {
+    case 0: return bad_free_twice();
+    case 1: return bad_free_interior();
+    case 2: return bad_free_misaligned();
+    case 3: return bad_free_outside();
+    default: return bad_free_damaged_header();
+    }
+}
+
+/* ---- the run ------------------------------------------------------------------- */
+
+/* One random operation: 1% bad frees, 40% allocations, 32% frees, 27% resizes. */
+static bool random_operation(void)
+{
+    uint32_t dice = random_below(100);
+    bool table_full = test.live_count == LIVE_SLOTS, table_empty = test.live_count == 0;
+
+    if (dice < 1)
+        return op_bad_free();
+    if ((dice < 41 && !table_full) || table_empty) {
+        void *(*allocate)(size_t) = random_below(10) == 0 ? allocate_by_krealloc : kmalloc;
+        return op_allocate(allocate, random_request());
+    }
+    size_t i = random_below(test.live_count);
+    if (dice < 73 || table_full)
+        return random_below(20) == 0 ? op_free_by_krealloc(i) : op_free(i);
+    size_t size = random_request();
+    return size == 0 ? op_free_by_krealloc(i) : op_reallocate(i, size);
+}
+
+/*
+ * Take the largest free block again and again until none is left or the
+ * table is full; then one byte more than the largest free block must fail.
+ * Then free those blocks again, and about half of the others, so that the
+ * churn goes on in a heap with room in it.
+ */
+static bool fill_heap_then_free_half(void)
+{
+    size_t before = test.live_count;
+    bool ok = true;
+
+    while (ok && test.live_count < LIVE_SLOTS && largest_payload() > 0)
+        ok = op_allocate(kmalloc, largest_payload());
+    ok = ok && op_allocate(kmalloc, largest_payload() + 1);
+    for (size_t i = test.live_count; ok && i-- > 0;)
+        if (i >= before || random_below(2) == 0)
+            ok = op_free(i);
+    return ok;
+}
+
+static void print_progress(void)
+{
+    struct heap_stats stats;
+
+    heap_get_stats(&stats);
+    kprintf("selftest: %lu operations, %zu blocks live (%zu KiB), %zu KiB free, %u%% fragmented\n",
+            test.operations, test.live_count, test.live_bytes / 1024, stats.free_bytes / 1024,
+            stats.fragmentation_percent);
+}
+
+/* One step of the main loop: an operation, the counters, and the periodic extras. */
+static bool step(unsigned long n)
+{
+    if (!random_operation() || !counters_match())
+        return false;
+    if (n % CHECK_EVERY == 0 && !heap_intact())
+        return false;
+    if (n % EXHAUST_EVERY == 0 && !(fill_heap_then_free_half() && counters_match()))
+        return false;
+    if (n % PROGRESS_EVERY == 0)
+        print_progress();
+    return true;
+}
+
+static void selftest_start(uint32_t seed)
+{
+    struct heap_stats stats;
+
+    heap_get_stats(&stats);
+    test.random = seed ^ 0x2545f491u;
+    if (test.random == 0)
+        test.random = 0x2545f491u;
+    test.next_serial = 1;
+    test.live_count = test.live_bytes = test.peak_live_bytes = 0;
+    for (unsigned i = 0; i < FREED_SLOTS; i++)
+        test.freed[i] = 0;
+    test.freed_next = 0;
+    test.operations = test.bad_frees = test.checks = 0;
+    test.expected = (struct expected_counters){stats.allocations, stats.frees,
+        stats.failed_allocations, stats.refused_frees, stats.requested_bytes};
+    for (unsigned scale = 0; scale <= HEAP_MAX_SCALE; scale++)
+        test.boot_free_count[scale] = heap_free_count(scale);
+    test.failure[0] = '\0';
+    kprintf("selftest: seed 0x%08x, %u random operations on %zu KiB in %u regions\n", seed,
+            OPERATIONS, stats.managed_bytes / 1024, stats.regions);
+}
+
+static bool free_everything(void)
+{
+    bool ok = true;
+
+    while (ok && test.live_count > 0)
+        ok = op_free(test.live_count - 1);
+    return ok;
+}
+
+/* Every free list as long as at the start: all merges done, nothing leaked. */
+static bool heap_back_to_start(void)
+{
+    for (unsigned scale = 0; scale <= HEAP_MAX_SCALE; scale++)
+        if (heap_free_count(scale) != test.boot_free_count[scale]) {
+            if (test.failure[0] == '\0')
+                ksnprintf(test.failure, sizeof test.failure,
+                          "after freeing everything scale %u has %zu free blocks, not %zu", scale,
+                          heap_free_count(scale), test.boot_free_count[scale]);
+            return false;
+        }
+    return true;
+}
+
+int heap_selftest(uint32_t seed)
+{
+    selftest_start(seed);
+    bool ok = heap_intact();
+    for (unsigned long n = 1; ok && n <= OPERATIONS; n++)
+        ok = step(n);
+    ok = ok && free_everything() && counters_match() && heap_intact() && heap_back_to_start();
+    if (!ok) {
+        kprintf("selftest: FAIL: %s\n", test.failure);
+        return 1;
+    }
+    kprintf("selftest: PASS (%lu operations, %lu bad frees refused, %lu checks, "
+            "largest live %zu KiB)\n", test.operations, test.bad_frees, test.checks,
+            test.peak_live_bytes / 1024);
+    return 0;
+}
