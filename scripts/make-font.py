@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""make-font.py - regenerate src/drivers/font8x16.c, the 8x16 code page 437
+font the framebuffer console draws, from the Linux console fonts of
+Debian's console-setup-linux package (PSF format, kbd's "font-formats"
+document). Each of the 256 code page 437 characters is looked up by its
+Unicode code point in the fonts' Unicode tables; the glyphs are not edited.
+
+Where the fonts come from (no need to install the package):
+
+    apt-get download console-setup-linux
+    dpkg-deb -x console-setup-linux_*.deb /tmp/console-setup
+    python3 scripts/make-font.py --font-dir /tmp/console-setup/usr/share/consolefonts
+
+With console-setup-linux installed, the default --font-dir
+(/usr/share/consolefonts) already holds them. The glyphs come from
+FullGreek-VGA16.psf.gz, and the four letters it lacks (0x86, 0x8D, 0x8F,
+0x95) from Uni2-VGA16.psf.gz. FullGreek first because Uni2 draws some
+characters with another's glyph (double box lines as single ones, the
+triangles as arrows). Both fonts were made from u_vga16.bdf (Dmitry
+Bolkhovityanov, MIT-style licence): see src/drivers/FONT-LICENSE.
+"""
+import argparse
+import gzip
+import os
+import struct
+import sys
+import unicodedata
+
+FONT_FILES = ("FullGreek-VGA16.psf.gz", "Uni2-VGA16.psf.gz")
+GLYPH_HEIGHT = 16
+OUTPUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "drivers", "font8x16.c")
+
+# Code page 437 puts pictures at 0x00-0x1F and 0x7F where Python's cp437
+# codec has control characters. 0x10 and 0x11 are the fonts' U+25B6 and
+# U+25C0, which they carry instead of U+25BA and U+25C4.
+CP437_PICTURES = (" \u263a\u263b\u2665\u2666\u2663\u2660\u2022\u25d8\u25cb\u25d9\u2642\u2640\u266a\u266b\u263c"
+                  "\u25b6\u25c0\u2195\u203c\u00b6\u00a7\u25ac\u21a8\u2191\u2193\u2192\u2190\u221f\u2194\u25b2\u25bc")
+
+
+def cp437_to_unicode(code):
+    """The Unicode code point code page 437 shows for byte code."""
+    if code < 0x20:
+        return ord(CP437_PICTURES[code])
+    if code == 0x7F:
+        return 0x2302                                   # HOUSE
+    return ord(bytes([code]).decode("cp437"))
+
+
+def psf1_table(data, count):
+    """Unicode table of a PSF1 font: 16-bit code points, 0xFFFF ends a glyph's list."""
+    table, glyph, in_sequence = {}, 0, False
+    for (value,) in struct.iter_unpack("<H", data[:len(data) & ~1]):
+        if glyph == count:
+            break
+        if value == 0xFFFF:
+            glyph, in_sequence = glyph + 1, False
+        elif value == 0xFFFE:                           # combining sequences follow: skip them
+            in_sequence = True
+        elif not in_sequence:
+            table.setdefault(value, glyph)
+    return table
+
+
+def psf2_table(data, count):
+    """Unicode table of a PSF2 font: UTF-8 strings, 0xFF ends a glyph's list."""
+    table = {}
+    for glyph, entry in enumerate(data.split(b"\xff")[:count]):
+        for char in entry.split(b"\xfe")[0].decode("utf-8"):
+            table.setdefault(ord(char), glyph)
+    return table
+
+
+def load_psf(path):
+    """Read a (gzipped) PSF font: returns {code point: 16 row bytes}."""
+    data = gzip.open(path).read()
+    if data[:2] == b"\x36\x04":                         # PSF1: 4-byte header, 8 pixels wide
+        mode, height, start = data[2], data[3], 4
+        count, width = (512 if mode & 0x01 else 256), 8
+        bytes_per_glyph, table = height, psf1_table
+    elif data[:4] == b"\x72\xb5\x4a\x86":               # PSF2: 32-byte header
+        _, _, start, _, count, bytes_per_glyph, height, width = struct.unpack_from("<8I", data)
+        table = psf2_table
+    else:
+        sys.exit(f"{path}: not a PSF font")
+    if (width, height) != (8, GLYPH_HEIGHT):
+        sys.exit(f"{path}: glyphs are {width}x{height}, not 8x{GLYPH_HEIGHT}")
+    glyphs = [data[start + i * bytes_per_glyph:start + (i + 1) * bytes_per_glyph] for i in range(count)]
+    return {point: glyphs[glyph] for point, glyph in table(data[start + count * bytes_per_glyph:], count).items()}
+
+
+def pick_glyphs(fonts):
+    """The 256 glyphs of code page 437, each from the first font that has it (blank if none)."""
+    glyphs, missing = [], []
+    for code in range(256):
+        point = cp437_to_unicode(code)
+        found = next((font[point] for font in fonts if point in font), None)
+        if found is None and code not in (0x00, 0x20):
+            missing.append(f"0x{code:02X}")
+        glyphs.append(found or bytes(GLYPH_HEIGHT))
+    if missing:
+        print("make-font.py: no glyph for " + ", ".join(missing) + " (left blank)", file=sys.stderr)
+    return glyphs
+
+
+def glyph_comment(code):
+    """A C comment naming the character: 'A' for ASCII, else its Unicode name."""
+    point = cp437_to_unicode(code)
+    if 0x20 < code < 0x7F and chr(code) not in "'\\":
+        return f"'{chr(code)}'"
+    if code == 0x00:
+        return "NUL (blank)"
+    return f"U+{point:04X} {unicodedata.name(chr(point), '').lower()}"
+
+
+HEADER = """\
+/*
+ * font8x16.c - GENERATED by scripts/make-font.py: do not edit by hand.
+ * The 256 characters of code page 437 as 8x16 bitmaps, one glyph a line,
+ * row 0 first, the leftmost pixel in each byte's high bit. Glyphs from the
+ * Linux console fonts FullGreek-VGA16 and Uni2-VGA16 (Debian console-setup),
+ * made from u_vga16.bdf, Copyright (c) 2000, 2001 Dmitry Bolkhovityanov,
+ * MIT-style licence: full text in src/drivers/FONT-LICENSE.
+ */
+#include <stdint.h>
+#include "drivers/font8x16.h"
+
+const uint8_t font8x16[256][FONT_HEIGHT] = {
+"""
+
+
+def render_c(glyphs):
+    lines = [HEADER]
+    for code, glyph in enumerate(glyphs):
+        rows = ", ".join(f"0x{row:02x}" for row in glyph)
+        lines.append(f"    [0x{code:02X}] = {{ {rows} }}, /* {glyph_comment(code)} */\n")
+    lines.append("};\n")
+    return "".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--font-dir", default="/usr/share/consolefonts",
+                        help="folder holding " + " and ".join(FONT_FILES))
+    parser.add_argument("--output", default=OUTPUT, help="C file to write ('-' for standard output)")
+    args = parser.parse_args()
+    fonts = [load_psf(os.path.join(args.font_dir, name)) for name in FONT_FILES]
+    text = render_c(pick_glyphs(fonts))
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        with open(args.output, "w", encoding="ascii") as out:
+            out.write(text)
+
+
+if __name__ == "__main__":
+    main()
