@@ -1,0 +1,301 @@
+"""
+test_boot.py - ShompOS boots under QEMU: the banner on serial and on the VGA
+text screen, keys through the PS/2 keyboard, the divide-by-zero demo, the
+memory map at three memory sizes, both toolchains' kernels, and no input that
+resets the machine. Formats follow the "Kernel screen layout and output
+formats" section of the project brief. Not here: the heap demo's own keys.
+"""
+
+import os
+import random
+import re
+import subprocess
+import tempfile
+
+from qemu import REPO, Machine, make_iso
+
+BUILD = os.path.join(REPO, os.environ.get('SHOMPOS_BUILD', 'build'))    # make's $(BUILD)
+FOUR_GIB = 1 << 32
+SCROLL_TOP = 6                  # rows 0-5: status line and heap panel
+
+BANNER_LINES = [
+    r'^ShompOS \d+\.\d+\.\d+: a buddy heap kernel for i686$',
+    r'^bootloader: GRUB 2\.06',
+    r'^command line: ',
+    r'^display: vga-text 80x25$',
+    r'^memory map: \d+ entries$',
+    r'^  base 0x[0-9a-f]{16} length 0x[0-9a-f]{16} type \d+ ',
+    r'^usable RAM: \d+ KiB below 4 GiB',
+    r'^heap: \d+ KiB in \d+ regions',
+    r'^Press h for help\.$',
+    r'^shomp> ',
+]
+
+DIVIDE_ERROR_REPORT = [
+    r'^EXCEPTION 0: divide error \(#DE\)$',
+    r'\beip 0x[0-9a-f]{8}\b',
+    r'\beflags 0x[0-9a-f]{8}\b',
+    r'\beax 0x[0-9a-f]{8}\b',
+    r'\besp 0x[0-9a-f]{8}\b',
+    r'^recovered: the divide-by-zero demo returns to the prompt$',
+]
+
+# Usable RAM in the map SeaBIOS gives QEMU's i440FX PC for -m MiB, as [start, end):
+# 639 KiB of low memory, then from 1 MiB up to 128 KiB below the end of RAM (at
+# most 3 GiB below 4 GiB); what does not fit below 4 GiB is mapped from 4 GiB up.
+USABLE_RANGES = {
+    16: [(0, 0x9fc00), (0x100000, 0xfe0000)],
+    128: [(0, 0x9fc00), (0x100000, 0x7fe0000)],
+    3584: [(0, 0x9fc00), (0x100000, 0xbffe0000), (FOUR_GIB, FOUR_GIB + 0x20000000)],
+}
+
+MEMORY_MAP_ENTRY = re.compile(r'^  base 0x([0-9a-f]{16}) length 0x([0-9a-f]{16}) type (\d+) (.*)$',
+                              re.MULTILINE)
+ABOVE_4_GIB_MARK = '(above 4 GiB: not usable by a 32-bit kernel)'
+
+# Keys for the random-key test: every key the PS/2 driver turns into a key
+# press, except 0 (and keypad 0), which runs the divide-by-zero demo.
+PRINTABLE_KEYS = ('abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ123456789'
+                  '!@#$%^&*()-_=+[]{};:\'",.<>/?`~\\|')
+SPECIAL_KEYS = (['spc', 'ret', 'tab', 'backspace', 'esc', 'up', 'down', 'left', 'right',
+                 'home', 'end', 'pgup', 'pgdn', 'insert', 'delete', 'kp_enter', 'kp_divide',
+                 'kp_multiply', 'kp_subtract', 'kp_add', 'kp_decimal', 'shift-f1', 'shift-up']
+                + ['f%d' % n for n in range(1, 13)] + ['kp_%d' % n for n in range(1, 10)])
+RANDOM_KEY_COUNT = 500
+RANDOM_SEED = int(os.environ.get('SHOMPOS_SEED', '20240611'))
+
+
+# ---- helpers ---------------------------------------------------------------------------
+
+def assert_lines_in_order(text, patterns):
+    """Each regex must match a line of text, each one after the one before."""
+    position = 0
+    for pattern in patterns:
+        found = re.compile(pattern, re.MULTILINE).search(text, position)
+        assert found, 'no line matching %r after:\n%s' % (pattern, text[:position][-400:])
+        position = found.end()
+
+
+def memory_map(text):
+    """The printed memory map: a list of (base, length, type, rest of line)."""
+    return [(int(base, 16), int(length, 16), int(kind), rest)
+            for base, length, kind, rest in MEMORY_MAP_ENTRY.findall(text)]
+
+
+def usable_ranges(entries):
+    return [(base, base + length) for base, length, kind, _ in entries if kind == 1]
+
+
+def bytes_between(ranges, low, high):
+    """How many bytes of the [start, end) ranges lie in [low, high)."""
+    return sum(max(0, min(end, high) - max(start, low)) for start, end in ranges)
+
+
+def kib_figure(pattern, text):
+    found = re.search(pattern, text, re.MULTILINE)
+    assert found, 'no line matching %r' % pattern
+    return int(found.group(1))
+
+
+def screen_rows_for(text):
+    """How lines of serial text appear on the 80-column screen (long lines wrap)."""
+    rows = []
+    for line in text.split('\n'):
+        rows += [line[i:i + 80] for i in range(0, max(len(line), 1), 80)]
+    return [row.rstrip() for row in rows]
+
+
+def boot_and_check_banner(iso):
+    with Machine(iso) as machine:
+        machine.wait_for_prompt()
+        assert_lines_in_order(machine.kernel_text(), BANNER_LINES)
+        assert machine.press_and_wait('h').startswith('h\n')
+
+
+def kernel_path(toolchain):
+    kernel = os.path.join(BUILD, toolchain, 'shompos.elf')
+    assert os.path.exists(kernel), '%s missing: run make kernel TOOLCHAIN=%s' % (kernel, toolchain)
+    return kernel
+
+
+def build_kernel_iso(toolchain, directory):
+    kernel = kernel_path(toolchain)
+    return make_iso(kernel, os.path.join(directory, toolchain + '.iso'))
+
+
+def assert_multiboot(toolchain):
+    kernel = kernel_path(toolchain)
+    check = subprocess.run(['grub-file', '--is-x86-multiboot', kernel])
+    assert check.returncode == 0, 'grub-file --is-x86-multiboot rejects ' + kernel
+
+
+def assert_memory_map_matches_qemu(megabytes):
+    with Machine(memory=megabytes) as machine:
+        machine.wait_for_prompt()
+        text = machine.kernel_text()
+    entries = memory_map(text)
+    count = kib_figure(r'^memory map: (\d+) entries$', text)
+    assert count == len(entries), 'map says %d entries, prints %d' % (count, len(entries))
+    assert usable_ranges(entries) == USABLE_RANGES[megabytes], \
+        'usable ranges %s, QEMU gives %s' % (
+            [(hex(s), hex(e)) for s, e in usable_ranges(entries)],
+            [(hex(s), hex(e)) for s, e in USABLE_RANGES[megabytes]])
+    for base, length, _, rest in entries:
+        marked = rest.endswith(ABOVE_4_GIB_MARK)
+        assert marked == (base + length > FOUR_GIB), 'entry at 0x%x: %r' % (base, rest)
+    below = bytes_between(usable_ranges(entries), 0, FOUR_GIB)
+    usable_kib = kib_figure(r'^usable RAM: (\d+) KiB below 4 GiB', text)
+    assert usable_kib == below // 1024, 'usable RAM %d KiB, the map adds up to %d KiB' % (
+        usable_kib, below // 1024)
+    heap_kib = kib_figure(r'^heap: (\d+) KiB in', text)
+    above_1_mib = bytes_between(usable_ranges(entries), 0x100000, FOUR_GIB)
+    assert 0 < heap_kib <= above_1_mib // 1024, 'heap %d KiB, usable above 1 MiB %d KiB' % (
+        heap_kib, above_1_mib // 1024)
+
+
+def random_keys(count, seed):
+    chooser = random.Random(seed)
+    return [chooser.choice(PRINTABLE_KEYS) if chooser.random() < 0.7 else chooser.choice(SPECIAL_KEYS)
+            for _ in range(count)]
+
+
+# ---- tests -----------------------------------------------------------------------------
+
+def test_banner_on_serial_names_kernel_bootloader_memory_map_heap_and_prompt():
+    with Machine() as machine:
+        machine.wait_for_prompt()
+        assert_lines_in_order(machine.kernel_text(), BANNER_LINES)
+
+
+def test_screen_shows_the_same_text_as_serial_and_ends_with_the_prompt():
+    with Machine() as machine:
+        machine.wait_for_prompt()
+        rows = [row.rstrip() for row in machine.screen_rows()]
+        text = machine.kernel_text()
+    assert 'shomp>' in rows, 'no prompt row on screen:\n' + '\n'.join(rows)
+    prompt_row = len(rows) - 1 - rows[::-1].index('shomp>')
+    shown = rows[SCROLL_TOP:prompt_row + 1]
+    expected = screen_rows_for(text)[-len(shown):]
+    assert shown == expected, 'screen rows %d-%d:\n%s\nserial ends:\n%s' % (
+        SCROLL_TOP, prompt_row, '\n'.join(shown), '\n'.join(expected))
+    assert 'Press h for help.' in shown, 'banner text missing on screen:\n' + '\n'.join(shown)
+
+
+def test_screen_shows_the_banner_from_its_first_line_below_the_panel():
+    with Machine() as machine:
+        machine.wait_for_prompt()
+        rows = [row.rstrip() for row in machine.screen_rows()[SCROLL_TOP:]]
+        first_line = machine.kernel_text().split('\n')[0]
+    assert first_line in rows, \
+        'banner line %r not in the scrolling rows:\n%s' % (first_line, '\n'.join(rows))
+
+
+def test_prompt_on_screen_is_drawn_in_a_visible_colour():
+    with Machine() as machine:
+        machine.wait_for_prompt()
+        cells = machine.screen_cells()
+    prompt = [row for row in cells if ''.join(c for c, _ in row[:6]) == 'shomp>'][-1]
+    for character, colour in prompt[:6]:
+        assert colour & 0x0F != colour >> 4, 'prompt %r in colour 0x%02x' % (character, colour)
+
+
+def test_key_h_shows_help_on_serial_and_screen():
+    with Machine() as machine:
+        machine.wait_for_prompt()
+        output = machine.press_and_wait('h')
+        lines = output.rstrip('\n').split('\n')
+        assert lines[0] == 'h', 'the key is not echoed: %r' % output
+        assert len(lines) >= 3, 'help is %d lines: %r' % (len(lines) - 1, output)
+        screen = machine.screen_text()
+    for line in lines[1:]:
+        assert line[:80].rstrip() in screen, 'help line %r not on screen:\n%s' % (line, screen)
+
+
+def test_unknown_key_is_reported_and_the_prompt_returns():
+    with Machine() as machine:
+        machine.wait_for_prompt()
+        output = machine.press_and_wait('`')
+        assert re.search(r'^unknown key', output, re.MULTILINE), 'answer to `: %r' % output
+
+
+def test_key_0_reports_divide_error_with_registers_then_recovers_twice():
+    with Machine() as machine:
+        machine.wait_for_prompt()
+        for _ in range(2):
+            output = machine.press_and_wait('0')
+            assert_lines_in_order(output, DIVIDE_ERROR_REPORT)
+        screen = machine.screen_text()
+        assert_lines_in_order(screen, DIVIDE_ERROR_REPORT)
+        assert machine.press_and_wait('h').count('\n') >= 3, 'no help after the exception'
+        assert machine.is_running() and not machine.guest_reset()
+
+
+def test_500_random_keys_are_each_answered_and_never_fault_or_reset():
+    keys = random_keys(RANDOM_KEY_COUNT, RANDOM_SEED)
+    with Machine() as machine:
+        machine.wait_for_prompt()
+        for number, key in enumerate(keys):
+            output = machine.press_and_wait(key)
+            echo = output.split('\n')[0]
+            where = 'key %d (%r, seed %d)' % (number, key, RANDOM_SEED)
+            expected_echo = key if len(key) == 1 else echo or '(a key name)'
+            assert echo == expected_echo, '%s echoed %r' % (where, echo)
+            assert 'EXCEPTION' not in output, '%s gave %r' % (where, output)
+        assert machine.press_and_wait('h').count('\n') >= 3, 'no help after the random keys'
+        assert machine.is_running() and not machine.guest_reset()
+
+
+def test_memory_map_at_16_mib_matches_qemu():
+    assert_memory_map_matches_qemu(16)
+
+
+def test_memory_map_at_128_mib_matches_qemu():
+    assert_memory_map_matches_qemu(128)
+
+
+def test_memory_map_at_3584_mib_clips_ram_above_4_gib():
+    assert_memory_map_matches_qemu(3584)
+
+
+def test_gcc_kernel_is_a_multiboot_kernel():
+    assert_multiboot('gcc')
+
+
+def test_clang_kernel_is_a_multiboot_kernel():
+    assert_multiboot('clang')
+
+
+def test_gcc_kernel_boots_to_the_prompt():
+    with tempfile.TemporaryDirectory(prefix='shompos-test-') as directory:
+        boot_and_check_banner(build_kernel_iso('gcc', directory))
+
+
+def test_clang_kernel_boots_to_the_prompt():
+    with tempfile.TemporaryDirectory(prefix='shompos-test-') as directory:
+        boot_and_check_banner(build_kernel_iso('clang', directory))
+
+
+def test_kernel_boots_on_q35_with_a_pentium2_cpu():
+    with Machine(machine='q35', cpu='pentium2') as machine:
+        machine.wait_for_prompt()
+        assert_lines_in_order(machine.kernel_text(), BANNER_LINES)
+        assert machine.press_and_wait('h').startswith('h\n')
+
+
+def test_uefi_boot_reaches_the_prompt_on_a_framebuffer():
+    with Machine(uefi=True) as machine:
+        machine.wait_for_prompt()
+        text = machine.kernel_text()
+        assert_lines_in_order(text, [line for line in BANNER_LINES if not line.startswith('^display')])
+        assert re.search(r'^display: framebuffer \d+x\d+x32 \(\d+x\d+ cells\)$', text, re.MULTILINE), \
+            'no framebuffer display line'
+        assert machine.press_and_wait('h').startswith('h\n')
+
+
+def test_selftest_menu_entry_passes_and_exits_qemu_with_status_33():
+    with Machine() as machine:
+        machine.select_grub_entry(1)            # "ShompOS self-test": command line "selftest"
+        status = machine.wait_exit()
+        assert re.search(r'^command line: selftest$', machine.kernel_text(), re.MULTILINE), \
+            'the self-test entry did not pass "selftest"'
+        assert status == 33, machine.describe_exit()
