@@ -144,6 +144,7 @@ void kernel_main(uint32_t magic, const struct multiboot_info *info)
 {
     serial_init();                                  /* COM1: a copy of all output */
     terminal_init(choose_display(magic, info));     /* framebuffer or VGA text */
+    demo_reserve_screen();                          /* status line and panel rows */
     if (magic != MULTIBOOT_BOOTLOADER_MAGIC) {
         kprintf("ShompOS must be started by a Multiboot loader such as GRUB "
                 "(EAX was 0x%08x, not 0x%08x). Halted.\n", magic, MULTIBOOT_BOOTLOADER_MAGIC);

@@ -8,6 +8,10 @@
 #include <stdint.h>
 #include "boot/multiboot.h"
 
+/* Keep the status line's and heap panel's rows out of the scrolling text,
+ * so the boot banner printed before demo_init is not drawn over. */
+void demo_reserve_screen(void);
+
 /* Draw the status line and heap panel and print the first prompt. */
 void demo_init(const struct multiboot_info *info);
 

@@ -1,0 +1,30 @@
+/*
+ * actions.h - what the demo's keys do. Each action prints one or more lines
+ * saying what happened; the dispatcher then redraws the status line and the
+ * heap panel. The key table (keys.c) says which key runs which action.
+ */
+#ifndef SHOMPOS_DEMO_ACTIONS_H
+#define SHOMPOS_DEMO_ACTIONS_H
+
+#include "boot/multiboot.h"
+
+/* actions.c: keys 4-9, r t y u i o and f. */
+void demo_allocate(unsigned scale);
+void demo_free(unsigned scale);
+void demo_free_all(unsigned unused);
+
+/* report.c: keys p, s, c and m. demo_report_init keeps the info for m. */
+void demo_report_init(const struct multiboot_info *info);
+void demo_show_free_lists(unsigned unused);
+void demo_show_stats(unsigned unused);
+void demo_check_heap(unsigned unused);
+void demo_show_memory(unsigned unused);
+
+/* bench.c: key b. */
+void demo_benchmark(unsigned unused);
+
+/* divide.c: key 0. demo_divide_init registers the exception fixup it relies on. */
+void demo_divide_init(void);
+void demo_divide_by_zero(unsigned unused);
+
+#endif

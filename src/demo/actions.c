@@ -1,0 +1,143 @@
+/*
+ * actions.c - the keys that change the heap: 4-9 kmalloc one block of
+ * exactly that scale, r t y u i o kfree the newest demo block of scales
+ * 4-9, and f frees every demo block. Each prints one line saying what the
+ * buddy algorithm did, with the splits and merges counted by heap_get_stats.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include "demo/actions.h"
+#include "demo/blocks.h"
+#include "demo/keys.h"
+#include "console/input.h"
+#include "console/kprintf.h"
+#include "memory/heap.h"
+
+static size_t scale_bytes(unsigned scale) { return (size_t)1 << scale; }
+
+/* The block (its header) of a payload pointer kmalloc returned. */
+static uintptr_t block_of(const void *ptr) { return (uintptr_t)ptr - sizeof(struct block_header); }
+
+static const char *plural(size_t n) { return n == 1 ? "" : "s"; }
+
+static size_t splits_so_far(void)
+{
+    struct heap_stats stats;
+
+    heap_get_stats(&stats);
+    return stats.splits;
+}
+
+static size_t merges_so_far(void)
+{
+    struct heap_stats stats;
+
+    heap_get_stats(&stats);
+    return stats.merges;
+}
+
+/* Say why a press of key 4-9 allocates nothing: scale too small, or its stack full. */
+static void say_why_not(unsigned scale)
+{
+    if (scale < heap_min_scale())
+        kprintf("scale %u is below the heap's smallest block (scale %u): nothing allocated\n",
+                scale, heap_min_scale());
+    else
+        kprintf("scale %u stack is full (%u blocks): free some with %s\n",
+                scale, DEMO_STACK_CAPACITY, input_key_name(demo_key_of(demo_free, scale)));
+}
+
+static void say_out_of_memory(unsigned scale)
+{
+    struct heap_stats stats;
+
+    heap_get_stats(&stats);
+    kprintf("kmalloc: out of memory: no free block of scale %u or more (largest: %zu bytes)\n",
+            scale, stats.largest_free_block);
+}
+
+/*
+ * kmalloc takes the smallest free block of scale >= the one asked for and
+ * splits it in halves until it has the right scale: n splits mean the block
+ * came from a free block of scale + n, whose upper halves are now free.
+ */
+void demo_allocate(unsigned scale)
+{
+    if (scale < heap_min_scale() || demo_blocks_count(scale) == DEMO_STACK_CAPACITY) {
+        say_why_not(scale);
+        return;
+    }
+    size_t splits = splits_so_far();
+    void *ptr = kmalloc(heap_scale_payload(scale));
+    if (ptr == NULL) {
+        say_out_of_memory(scale);
+        return;
+    }
+    splits = splits_so_far() - splits;
+    demo_blocks_push(scale, ptr);
+    kprintf("kmalloc: scale %u (%zu bytes) at 0x%08lx, ", scale, scale_bytes(scale),
+            (unsigned long)block_of(ptr));
+    if (splits == 0)
+        kprintf("0 splits: free list %u had a block\n", scale);
+    else
+        kprintf("%zu split%s of a scale %u block\n", splits, plural(splits), scale + (unsigned)splits);
+}
+
+/* Free one demo block; returns the merges it caused (heap_free never refuses a live demo block). */
+static size_t free_block(void *ptr)
+{
+    size_t merges = merges_so_far();
+    enum heap_status status = heap_free(ptr);
+
+    if (status != HEAP_OK)
+        kprintf("kfree: refused 0x%08lx (%s)\n", (unsigned long)block_of(ptr), heap_status_name(status));
+    return merges_so_far() - merges;
+}
+
+/*
+ * Each merge joins the block with its free buddy into the block of the next
+ * scale, which starts at the lower of the two addresses: after n merges the
+ * free block has scale + n and starts at the address with those bits clear.
+ */
+static void say_freed(const void *ptr, unsigned scale, size_t merges)
+{
+    unsigned merged = scale + (unsigned)merges;
+
+    kprintf("kfree: scale %u at 0x%08lx, ", scale, (unsigned long)block_of(ptr));
+    if (merges == 0)
+        kprintf("0 merges: its buddy is not a free scale %u block\n", scale);
+    else
+        kprintf("%zu merge%s into a free scale %u block at 0x%08lx\n", merges, plural(merges), merged,
+                (unsigned long)(block_of(ptr) & ~(scale_bytes(merged) - 1)));
+}
+
+void demo_free(unsigned scale)
+{
+    void *ptr = demo_blocks_pop(scale);
+
+    if (ptr == NULL) {
+        kprintf("nothing to free: no live scale %u demo block (press %s to allocate one)\n",
+                scale, input_key_name(demo_key_of(demo_allocate, scale)));
+        return;
+    }
+    say_freed(ptr, scale, free_block(ptr));
+}
+
+/* Newest first, across all scales: the exact reverse of the kmalloc calls still live. */
+void demo_free_all(unsigned unused)
+{
+    size_t blocks = 0, merges = 0;
+    unsigned scale;
+
+    (void)unused;
+    if (demo_blocks_total() == 0) {
+        kprintf("nothing to free: no live demo blocks\n");
+        return;
+    }
+    while ((scale = demo_blocks_newest_scale()) != 0) {
+        merges += free_block(demo_blocks_pop(scale));
+        blocks++;
+    }
+    kprintf("kfree: freed %zu demo block%s, newest first, with %zu merge%s\n",
+            blocks, plural(blocks), merges, plural(merges));
+}

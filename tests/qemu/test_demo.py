@@ -1,0 +1,380 @@
+"""
+test_demo.py - the interactive heap demo (src/demo/) under QEMU: the free
+list dump of key p against what the buddy algorithm predicts, frees that
+restore the boot heap exactly, the stack limits, 2,000 random key presses,
+the status line against key s, and the heap panel. Formats are the ones
+documented in src/demo/report.c, actions.c and status.c.
+Not here: the banner, the divide-by-zero report itself (test_boot.py).
+"""
+
+import os
+import random
+import re
+
+from qemu import Machine
+
+DEMO_SCALES = range(4, 10)              # keys 4-9
+ALLOCATE_KEYS = '456789'
+FREE_KEYS = 'rtyuio'                    # the letter under each number
+STACK_CAPACITY = 16                     # DEMO_STACK_CAPACITY in inc/demo/blocks.h
+SCROLL_TOP = 6
+PANEL_ROWS = range(1, 5)                # picture rows; row 5 is the legend
+PANEL_CELL_BYTES = 16                   # 2^heap_min_scale() on i686
+PANEL_LABEL = re.compile(r'^0x([0-9a-f]{8}) ')
+FREE_LIST_ENTRY = re.compile(r'^(?P<scale>[ \d]\d) (?P<size> *\d+[BKMG]) (?P<count> *\d+) '
+                             r'(?P<first>[0-9a-f]{8}) (?P<second>[0-9a-f]{8}|- {7})$')
+FREE_LIST_HEADER = 'free lists: scale size count first-blocks'
+KMALLOC_LINE = re.compile(r'^kmalloc: scale (\d+) \((\d+) bytes\) at 0x([0-9a-f]{8}), (\d+) splits?\b',
+                          re.MULTILINE)
+KFREE_LINE = re.compile(r'^kfree: scale (\d+) at 0x([0-9a-f]{8}), (\d+) merges?\b', re.MULTILINE)
+STATUS_LINE = re.compile(r'^ heap (\d+) KiB \| free (\d+) KiB \| largest (\d+) KiB \| demo blocks (\d+)\b')
+RANDOM_PRESSES = 2000
+RANDOM_KEYS = ALLOCATE_KEYS + FREE_KEYS + 'f0pscmh?'      # every key but b (slow)
+RANDOM_SEED = int(os.environ.get('SHOMPOS_SEED', '4242'))
+
+
+# ---- helpers ---------------------------------------------------------------------------
+
+def answer(output):
+    """The lines a key printed, without the echoed key name."""
+    lines = output.rstrip('\n').split('\n')
+    return lines[1:]
+
+
+def size_text(scale):
+    """A block size as the dump prints it: 16B, 512B, 4K, 64M, 1G."""
+    size, unit = 1 << scale, 0
+    while size >= 1024 and unit < 3:
+        size, unit = size // 1024, unit + 1
+    return '%d%s' % (size, 'BKMG'[unit])
+
+
+def free_lists(machine):
+    """
+    Press p and parse the dump, checking its documented format on the way:
+    {scale: (count, [lowest addresses, at most two])}.
+    """
+    lines = answer(machine.press_and_wait('p'))
+    assert lines[0] == FREE_LIST_HEADER, 'dump header: %r' % lines[0]
+    dump = {}
+    for line in lines[1:]:
+        entries = line.split(' | ')
+        assert len(entries) <= 2, 'more than two entries on %r' % line
+        for entry in entries:
+            found = FREE_LIST_ENTRY.match(entry)
+            assert found and len(entry) == 33, 'entry %r is not "%%2u %%5s %%6zu %%08lx %%08lx"' % entry
+            scale = int(found['scale'])
+            assert found['size'].strip() == size_text(scale), 'scale %d has size %r' % (scale, found['size'])
+            assert all(scale > earlier for earlier in dump), 'scales out of order at %r' % entry
+            addresses = [int(found['first'], 16)]
+            if found['second'] != '-' + ' ' * 7:
+                addresses.append(int(found['second'], 16))
+            dump[scale] = (int(found['count']), addresses)
+    assert len(lines) - 1 == (len(dump) + 1) // 2, 'not two entries a line: %r' % lines
+    for scale, (count, addresses) in dump.items():
+        assert count >= 1 and len(addresses) == min(count, 2), 'scale %d: %r' % (scale, dump[scale])
+        assert addresses == sorted(addresses), 'scale %d: addresses not lowest first' % scale
+    return dump
+
+
+def allocate(machine, key):
+    """Press an allocate key; returns (block address, splits) from its kmalloc line."""
+    output = machine.press_and_wait(key)
+    found = KMALLOC_LINE.search(output)
+    assert found, 'key %s: %r' % (key, output)
+    scale, size, address, splits = (int(found[1]), int(found[2]), int(found[3], 16), int(found[4]))
+    assert scale == int(key) and size == 1 << scale, 'key %s: %r' % (key, found[0])
+    assert address % size == 0, 'block at 0x%x is not aligned to its size' % address
+    return address, splits
+
+
+def free(machine, key):
+    """Press a free key; returns (block address, merges) from its kfree line."""
+    output = machine.press_and_wait(key)
+    found = KFREE_LINE.search(output)
+    assert found, 'key %s: %r' % (key, output)
+    assert int(found[1]) == FREE_KEYS.index(key) + 4, 'key %s freed %r' % (key, found[0])
+    return int(found[2], 16), int(found[3])
+
+
+def predict_kmalloc(dump, scale, address, splits):
+    """
+    The dump after a kmalloc of `scale` served by the block at `address`: the
+    block comes off the list of the smallest scale with free blocks at or
+    above `scale`, and each split leaves its upper half free one scale down.
+    Returns {scale: (count, addresses or None when they cannot be known)}.
+    """
+    source = min(s for s in dump if s >= scale)
+    assert splits == source - scale, '%d splits, but the smallest free block is of scale %d' % (
+        splits, source)
+    expected = {s: (count, addresses) for s, (count, addresses) in dump.items()}
+    count, addresses = expected.pop(source)
+    if count > 1:   # the block taken is the list's head: not always the lowest
+        left = [a for a in addresses if a != address]
+        expected[source] = (count - 1, None if len(left) < min(count - 1, 2) else left[:2])
+    for s in range(scale, source):
+        count, addresses = expected.get(s, (0, []))
+        expected[s] = (count + 1, sorted(addresses + [address + (1 << s)])[:2])
+    return expected
+
+
+def assert_dump_matches(dump, expected, when=''):
+    """A p dump against the expected one (addresses None: only the count is known)."""
+    when = when and when + ': '
+    assert sorted(dump) == sorted(expected), '%sscales %s with free blocks, expected %s' % (
+        when, sorted(dump), sorted(expected))
+    for scale, (count, addresses) in expected.items():
+        assert dump[scale][0] == count, '%sscale %d: %d free, expected %d' % (
+            when, scale, dump[scale][0], count)
+        if addresses is not None:
+            assert dump[scale][1] == addresses, '%sscale %d: %s, expected %s' % (
+                when, scale, [hex(a) for a in dump[scale][1]], [hex(a) for a in addresses])
+
+
+def stats(machine):
+    """Press s: {name: value} for every "name: N" pair, byte counts also as name + ' KiB'."""
+    text = '\n'.join(answer(machine.press_and_wait('s')))
+    values = {name: int(value) for name, value in re.findall(r'([a-z][a-z ]*): (\d+)', text)}
+    for name, kib in re.findall(r'([a-z][a-z ]*): \d+ bytes \((\d+) KiB\)', text):
+        values[name + ' KiB'] = int(kib)
+    return values
+
+
+def status_line(machine):
+    row = machine.screen_rows()[0]
+    found = STATUS_LINE.match(row)
+    assert found, 'status line: %r' % row
+    return tuple(int(n) for n in found.groups())
+
+
+def panel(machine):
+    """The panel's picture rows as (address of the row, [(character, colour)] of its cells)."""
+    rows = []
+    for cells in [machine.screen_cells()[r] for r in PANEL_ROWS]:
+        text = ''.join(c for c, _ in cells)
+        found = PANEL_LABEL.match(text)
+        assert found, 'panel row without an address: %r' % text
+        rows.append((int(found[1], 16), cells[len(found[0]):len(found[0]) + 64]))
+    return rows
+
+
+def panel_cell(rows, address):
+    for start, cells in rows:
+        if start <= address < start + len(cells) * PANEL_CELL_BYTES:
+            return cells[(address - start) // PANEL_CELL_BYTES]
+    raise AssertionError('0x%x is outside the panel' % address)
+
+
+def press_quickly(machine, key):
+    """press_and_wait with a short key hold: the random test presses 2,000 keys."""
+    since = machine.serial_mark()
+    machine.press(key, hold=0.005)
+    prompt = machine.wait_serial(r'^shomp> ', since=since)
+    return machine.kernel_text()[since:prompt.start()]
+
+
+# ---- tests -----------------------------------------------------------------------------
+
+def test_key_4_splits_the_smallest_free_block_as_the_buddy_algorithm_predicts():
+    with Machine() as machine:
+        machine.wait_for_prompt()
+        boot = free_lists(machine)
+        address, splits = allocate(machine, '4')
+        assert_dump_matches(free_lists(machine), predict_kmalloc(boot, 4, address, splits))
+
+
+def test_each_scale_4_to_9_allocation_changes_the_free_lists_as_predicted():
+    with Machine() as machine:
+        machine.wait_for_prompt()
+        dump = free_lists(machine)
+        for key in '49574968':
+            address, splits = allocate(machine, key)
+            expected = predict_kmalloc(dump, int(key), address, splits)
+            dump = free_lists(machine)
+            assert_dump_matches(dump, expected, 'after key ' + key)
+
+
+def test_freeing_the_block_restores_the_boot_free_lists_exactly():
+    with Machine() as machine:
+        machine.wait_for_prompt()
+        boot = free_lists(machine)
+        address, splits = allocate(machine, '4')
+        freed, merges = free(machine, 'r')
+        assert (freed, merges) == (address, splits), 'kfree undid %d of %d splits' % (merges, splits)
+        assert_dump_matches(free_lists(machine), boot)
+
+
+def test_scales_4_to_9_freed_in_several_orders_restore_the_boot_free_lists():
+    orders = ['rtyuio', 'oiuytr', 'tyroiu', 'iorytu', 'f']
+    with Machine() as machine:
+        machine.wait_for_prompt()
+        boot = free_lists(machine)
+        for order in orders:
+            for key in ALLOCATE_KEYS:
+                allocate(machine, key)
+            for key in order:
+                machine.press_and_wait(key)
+            assert_dump_matches(free_lists(machine), boot, 'after 456789 then %s' % order)
+
+
+def test_a_full_stack_says_full_and_leaves_the_heap_alone():
+    with Machine() as machine:
+        machine.wait_for_prompt()
+        for _ in range(STACK_CAPACITY):
+            allocate(machine, '7')
+        before = free_lists(machine)
+        output = machine.press_and_wait('7')
+        assert 'full' in output and 'kmalloc' not in output, 'key 7 on a full stack: %r' % output
+        assert_dump_matches(free_lists(machine), before)
+        assert status_line(machine)[3] == STACK_CAPACITY
+
+
+def test_free_keys_with_nothing_to_free_say_so():
+    with Machine() as machine:
+        machine.wait_for_prompt()
+        for key in FREE_KEYS + 'f':
+            output = machine.press_and_wait(key)
+            assert 'nothing to free' in output, 'key %s: %r' % (key, output)
+        allocate(machine, '5')
+        free(machine, 't')
+        assert 'nothing to free' in machine.press_and_wait('t')
+
+
+def test_2000_random_presses_keep_the_heap_consistent_and_f_restores_the_boot_free_lists():
+    chooser = random.Random(RANDOM_SEED)
+    live = {scale: 0 for scale in DEMO_SCALES}      # what the demo's stacks should hold
+    with Machine() as machine:
+        machine.wait_for_prompt()
+        boot = free_lists(machine)
+        for number in range(RANDOM_PRESSES):
+            key = chooser.choice(RANDOM_KEYS)
+            output = press_quickly(machine, key)
+            where = 'press %d (%r, seed %d): %r' % (number, key, RANDOM_SEED, output)
+            assert output.startswith(key + '\n'), where
+            if key in ALLOCATE_KEYS:
+                scale = int(key)
+                assert ('full' in output) == (live[scale] == STACK_CAPACITY), where
+                assert KMALLOC_LINE.search(output) or live[scale] == STACK_CAPACITY, where
+                live[scale] = min(live[scale] + 1, STACK_CAPACITY)
+            elif key in FREE_KEYS:
+                scale = FREE_KEYS.index(key) + 4
+                assert ('nothing to free' in output) == (live[scale] == 0), where
+                live[scale] = max(live[scale] - 1, 0)
+            elif key == 'f':
+                assert ('nothing to free' in output) == (sum(live.values()) == 0), where
+                live = {scale: 0 for scale in DEMO_SCALES}
+            elif key == '0':
+                assert 'recovered: the divide-by-zero demo returns to the prompt' in output, where
+            if key != '0':
+                assert 'EXCEPTION' not in output, where
+        assert status_line(machine)[3] == sum(live.values())
+        assert answer(machine.press_and_wait('c')) == ['heap check: OK']
+        machine.press_and_wait('f')
+        assert_dump_matches(free_lists(machine), boot)
+        assert answer(machine.press_and_wait('c')) == ['heap check: OK']
+        assert machine.is_running() and not machine.guest_reset()
+
+
+def test_status_line_agrees_with_key_s():
+    with Machine() as machine:
+        machine.wait_for_prompt()
+        for keys in ['', '4', '999', '5r8']:
+            for key in keys:
+                machine.press_and_wait(key)
+            heap, free_kib, largest, blocks = status_line(machine)
+            values = stats(machine)
+            assert (heap, free_kib, largest) == (
+                values['managed KiB'], values['free KiB'], values['largest free block KiB']), \
+                'after %r: status %r, s says %r' % (keys, status_line(machine), values)
+            assert values['free'] // 1024 == free_kib and values['managed'] // 1024 == heap
+            assert values['allocations'] - values['frees'] == blocks, 'after %r: %r' % (keys, values)
+
+
+def test_key_s_counts_splits_merges_and_bytes_of_demo_blocks():
+    with Machine() as machine:
+        machine.wait_for_prompt()
+        before = stats(machine)
+        _, splits = allocate(machine, '6')
+        during = stats(machine)
+        _, merges = free(machine, 'y')
+        after = stats(machine)
+    assert during['allocated'] - before['allocated'] == 64
+    assert during['requested'] - before['requested'] == 64 - 8     # heap_scale_payload(6)
+    assert during['splits'] - before['splits'] == splits
+    assert after['merges'] - during['merges'] == merges
+    assert after['free'] == before['free'] and after['allocated'] == before['allocated']
+
+
+def test_heap_panel_changes_when_a_block_is_allocated_and_returns_when_it_is_freed():
+    with Machine() as machine:
+        machine.wait_for_prompt()
+        before = panel(machine)
+        address, _ = allocate(machine, '4')
+        during = panel(machine)
+        assert during != before, 'the panel did not change after kmalloc'
+        character, colour = panel_cell(during, address)
+        assert character == '4', 'the new block at 0x%x shows %r, not its scale' % (address, character)
+        free_character, free_colour = panel_cell(during, address + 16)     # its free buddy
+        assert free_character == '4' and free_colour >> 4 != colour >> 4, \
+            'allocated and free blocks look alike: %r and %r' % ((character, colour),
+                                                                  (free_character, free_colour))
+        free(machine, 'r')
+        assert panel(machine) == before, 'the panel did not return to its earlier picture'
+
+
+def test_help_lists_every_key_in_at_most_16_lines():
+    with Machine() as machine:
+        machine.wait_for_prompt()
+        lines = answer(machine.press_and_wait('h'))
+        assert answer(machine.press_and_wait('?')) == lines
+    assert len(lines) <= 16, 'help is %d lines' % len(lines)
+    assert all(len(line) < 80 for line in lines), 'a help line wraps'
+    # "  %-2s %-33s" then "  %-2s %s": keys in columns 2-3 and 40-41
+    shown = {line[2:4].strip() for line in lines[1:]} | {line[40:42].strip() for line in lines[1:]}
+    shown.discard('')
+    assert shown == set(ALLOCATE_KEYS + FREE_KEYS + 'fpscmb0h?'), 'help shows keys %s' % sorted(shown)
+
+
+def test_unknown_keys_get_a_hint():
+    with Machine() as machine:
+        machine.wait_for_prompt()
+        assert answer(machine.press_and_wait('z')) == ["unknown key 'z': press h for help"]
+        assert answer(machine.press_and_wait('f5')) == ["unknown key 'F5': press h for help"]
+
+
+def test_key_c_reports_a_consistent_heap():
+    with Machine() as machine:
+        machine.wait_for_prompt()
+        for key in '4567':
+            allocate(machine, key)
+        assert answer(machine.press_and_wait('c')) == ['heap check: OK']
+
+
+def test_key_m_prints_the_memory_map_and_the_heap_regions():
+    with Machine() as machine:
+        machine.wait_for_prompt()
+        output = machine.press_and_wait('m')
+    assert re.search(r'^memory map: \d+ entries$', output, re.MULTILINE), output
+    assert re.search(r'^heap regions:\n   0: 0x[0-9a-f]{8}-0x[0-9a-f]{8} +\d+ KiB$', output, re.MULTILINE), output
+
+
+def test_key_b_prints_cycle_figures_and_leaves_the_free_lists_unchanged():
+    with Machine() as machine:
+        machine.wait_for_prompt()
+        before = free_lists(machine)
+        output = machine.press_and_wait('b', timeout=120)
+        assert_dump_matches(free_lists(machine), before)
+        assert answer(machine.press_and_wait('c')) == ['heap check: OK']
+    figures = answer(output)[1:]
+    assert len(figures) == 3 and all(re.search(r'\d+ cycles', line) for line in figures), output
+
+
+def test_free_list_dump_fits_the_screen_with_3584_mib():
+    with Machine(memory=3584) as machine:
+        machine.wait_for_prompt()
+        dump = free_lists(machine)
+        lines = answer(machine.press_and_wait('p'))
+        rows = machine.screen_text().split('\n')
+    assert len(lines) <= 15 and all(len(line) < 80 for line in lines), lines
+    assert max(dump) <= 31 and dump[max(dump)][0] >= 1
+    assert [row.rstrip() for row in rows[-len(lines) - 1:-1]] == [line.rstrip() for line in lines]
