@@ -14,12 +14,16 @@ Timeouts only catch hangs; a test waits for markers, never for a fixed time.
 
     serial   kernel_text, serial_mark, wait_serial, wait_for_prompt
     keys     press, type, press_and_wait (qcodes: key_qcodes), select_grub_entry
-    screen   screen_cells, screen_rows, screen_text, wait_screen (VGA text: BIOS only), screendump
+    screen   screen_cells, screen_rows, screen_text, wait_screen (VGA text: BIOS only), screendump,
+             framebuffer_rows (the framebuffer console read back through screen_font.py)
     exit     wait_exit, debug_exit_value, guest_reset, describe_exit, is_running
     QMP      qmp, human, events, drain_events
 
-Not here: reading the UEFI framebuffer as text (screendump it; see
-screen_font.py), disks, networking. Python standard library only.
+Firmware: SeaBIOS (BIOS) by default; uefi='x64' boots OVMF in
+qemu-system-x86_64, uefi='ia32' the 32-bit OVMF in qemu-system-i386 (a q35
+machine with SMM and flash, as that build needs; its variable store starts
+empty, so Secure Boot is off). Not here: disks, networking. Python standard
+library only.
 """
 
 import json
@@ -31,6 +35,8 @@ import socket
 import subprocess
 import tempfile
 import time
+
+import screen_font
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 
@@ -49,6 +55,9 @@ SCREEN_COLUMNS, SCREEN_ROWS = 80, 25
 VGA_TEXT_MEMORY = 0xB8000
 
 OVMF_CANDIDATES = ('/usr/share/ovmf/OVMF.fd', '/usr/share/OVMF/OVMF.fd', '/usr/share/qemu/OVMF.fd')
+# 32-bit UEFI (Debian package ovmf-ia32): firmware code and a template of its variable store.
+OVMF32_CODE = '/usr/share/OVMF/OVMF32_CODE_4M.secboot.fd'
+OVMF32_VARS = '/usr/share/OVMF/OVMF32_VARS_4M.fd'
 
 # Every machine started, so that the test runner can show a failed test's serial log.
 started_machines = []
@@ -68,6 +77,13 @@ def find_ovmf():
         if os.path.exists(path):
             return path
     raise MachineError('no OVMF firmware found (Debian package ovmf)')
+
+
+def find_ovmf32():
+    for path in (OVMF32_CODE, OVMF32_VARS):
+        if not os.path.exists(path):
+            raise MachineError('no 32-bit OVMF firmware: %s is missing (Debian package ovmf-ia32)' % path)
+    return OVMF32_CODE, OVMF32_VARS
 
 
 def make_iso(kernel, iso_path, iso_tree=os.path.join(REPO, 'iso')):
@@ -104,7 +120,11 @@ class Machine:
         self.memory = memory
         self.machine = machine          # 'pc' (i440FX) or 'q35'; None: QEMU's default
         self.cpu = cpu                  # e.g. 'pentium2'; None: QEMU's default
-        self.uefi = uefi                # OVMF firmware and qemu-system-x86_64
+        if uefi is True:
+            uefi = 'x64'
+        if uefi not in (False, None, 'x64', 'ia32'):
+            raise ValueError("uefi must be False, 'x64' or 'ia32', not %r" % (uefi,))
+        self.uefi = uefi or None        # None: BIOS; 'x64' or 'ia32': that OVMF
         self.extra_args = list(extra_args)
         self.boot_timeout = boot_timeout or (UEFI_BOOT_TIMEOUT if uefi else BIOS_BOOT_TIMEOUT)
         self.events = []                # QMP events seen so far, oldest first
@@ -132,17 +152,25 @@ class Machine:
         self.close()
 
     def command_line(self):
-        qemu = 'qemu-system-x86_64' if self.uefi else 'qemu-system-i386'
+        qemu = 'qemu-system-x86_64' if self.uefi == 'x64' else 'qemu-system-i386'
         args = [qemu, '-cdrom', self.iso, '-m', str(self.memory), '-display', 'none',
                 '-serial', 'file:' + self.path('serial.log'), '-no-reboot',
                 '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04',
                 '-qmp', 'unix:%s,server=on,wait=off' % self.path('qmp.sock'),
                 '-d', 'cpu_reset', '-D', self.path('qemu.log')]     # logs "Triple fault"
-        if self.machine:
+        if self.uefi == 'ia32':
+            # This OVMF build runs its variable store in SMM, from flash: a q35 with SMM.
+            code, variables = find_ovmf32()
+            shutil.copyfile(variables, self.path('ovmf-vars.fd'))
+            args += ['-machine', (self.machine or 'q35') + ',smm=on',
+                     '-global', 'driver=cfi.pflash01,property=secure,value=on',
+                     '-drive', 'if=pflash,format=raw,unit=0,readonly=on,file=' + code,
+                     '-drive', 'if=pflash,format=raw,unit=1,file=' + self.path('ovmf-vars.fd')]
+        elif self.machine:
             args += ['-machine', self.machine]
         if self.cpu:
             args += ['-cpu', self.cpu]
-        if self.uefi:
+        if self.uefi == 'x64':
             args += ['-bios', find_ovmf()]
         return args + self.extra_args
 
@@ -490,6 +518,24 @@ class Machine:
             args['format'] = format
         self.qmp('screendump', arguments=args)
         return path
+
+    def framebuffer_rows(self):
+        """
+        The framebuffer console's text, one string per row of 8x16 cells, read
+        from a screendump by matching every cell against the kernel's own font
+        (screen_font.py). Unreadable cells show as '?'.
+        """
+        picture = self.screendump(self.path('screen.ppm'))
+        with open(picture, 'rb') as f:
+            width, height, pixels = screen_font.parse_ppm(f.read())
+        return screen_font.read_text(pixels, width, height)
+
+    def wait_framebuffer(self, pattern, timeout=KEY_TIMEOUT):
+        """Wait until `pattern` (a regex) matches the framebuffer's text; returns its rows."""
+        def probe():
+            rows = self.framebuffer_rows()
+            return rows if self.search(pattern, '\n'.join(r.rstrip() for r in rows)) else None
+        return self.wait_until(probe, timeout, 'framebuffer text %r' % getattr(pattern, 'pattern', pattern))
 
 
 # ---- characters to QEMU key codes (qcodes, QEMU's qapi/ui.json QKeyCode) ------------------

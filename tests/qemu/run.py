@@ -50,7 +50,7 @@ def serial_tail(machine):
     text = machine.kernel_text() or machine.serial_text()
     lines = text.rstrip('\n').split('\n')[-SERIAL_TAIL_LINES:]
     header = 'serial log (last %d lines, -m %s%s), %s:' % (
-        len(lines), machine.memory, ', UEFI' if machine.uefi else '', machine.describe_exit())
+        len(lines), machine.memory, ', UEFI ' + machine.uefi if machine.uefi else '', machine.describe_exit())
     return [header] + ['| ' + line for line in lines]
 
 
