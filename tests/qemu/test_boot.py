@@ -2,8 +2,9 @@
 test_boot.py - ShompOS boots under QEMU: the banner on serial and on the VGA
 text screen, keys through the PS/2 keyboard, the divide-by-zero demo, the
 memory map at three memory sizes, both toolchains' kernels, and no input that
-resets the machine. Formats follow the "Kernel screen layout and output
-formats" section of the project brief. Not here: the heap demo's own keys.
+resets the machine. Formats are the ones src/kernel.c and src/memory/memmap.c
+print. Not here: the heap demo's own keys (test_demo.py); other machines,
+UEFI and the self-test entry (test_platforms.py).
 """
 
 import os
@@ -273,29 +274,3 @@ def test_gcc_kernel_boots_to_the_prompt():
 def test_clang_kernel_boots_to_the_prompt():
     with tempfile.TemporaryDirectory(prefix='shompos-test-') as directory:
         boot_and_check_banner(build_kernel_iso('clang', directory))
-
-
-def test_kernel_boots_on_q35_with_a_pentium2_cpu():
-    with Machine(machine='q35', cpu='pentium2') as machine:
-        machine.wait_for_prompt()
-        assert_lines_in_order(machine.kernel_text(), BANNER_LINES)
-        assert machine.press_and_wait('h').startswith('h\n')
-
-
-def test_uefi_boot_reaches_the_prompt_on_a_framebuffer():
-    with Machine(uefi=True) as machine:
-        machine.wait_for_prompt()
-        text = machine.kernel_text()
-        assert_lines_in_order(text, [line for line in BANNER_LINES if not line.startswith('^display')])
-        assert re.search(r'^display: framebuffer \d+x\d+x32 \(\d+x\d+ cells\)$', text, re.MULTILINE), \
-            'no framebuffer display line'
-        assert machine.press_and_wait('h').startswith('h\n')
-
-
-def test_selftest_menu_entry_passes_and_exits_qemu_with_status_33():
-    with Machine() as machine:
-        machine.select_grub_entry(1)            # "ShompOS self-test": command line "selftest"
-        status = machine.wait_exit()
-        assert re.search(r'^command line: selftest$', machine.kernel_text(), re.MULTILINE), \
-            'the self-test entry did not pass "selftest"'
-        assert status == 33, machine.describe_exit()

@@ -1,0 +1,15 @@
+# tests/qemu/platforms.mk - the ISO on other firmware and machines: 64- and
+# 32-bit UEFI with the framebuffer console, BIOS on pc and q35 with a Pentium II,
+# and the self-test menu entry (tests/qemu/test_platforms.py).
+#
+#   make qemu-platforms
+#
+# Included by the top Makefile. One test by hand:
+#   python3 tests/qemu/run.py test_platforms -k uefi_32
+
+TEST_SUITES += qemu-platforms
+.PHONY: qemu-platforms
+
+qemu-platforms:
+	@$(MAKE) --no-print-directory iso
+	python3 tests/qemu/run.py test_platforms --iso $(ISO)
