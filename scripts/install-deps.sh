@@ -13,7 +13,7 @@ PACKAGES=(
     gcc-i686-linux-gnu binutils-i686-linux-gnu      # the GCC cross toolchain
     clang lld llvm libclang-rt-14-dev               # clang kernel build, fuzzer, coverage
     grub-common grub-pc-bin grub-efi-amd64-bin grub-efi-ia32-bin xorriso mtools  # the ISO
-    qemu-system-x86 ovmf                            # running it, under BIOS and UEFI
+    qemu-system-x86 ovmf ovmf-ia32                  # running it, under BIOS and 64/32-bit UEFI
 )
 
 # tool-or-file : what provides it (for the box on non-Debian systems)
@@ -24,7 +24,7 @@ NEEDED=(
     "/usr/lib/grub/i386-pc:grub-pc-bin" "/usr/lib/grub/x86_64-efi:grub-efi-amd64-bin"
     "/usr/lib/grub/i386-efi:grub-efi-ia32-bin"
     "qemu-system-i386:qemu-system-x86" "qemu-system-x86_64:qemu-system-x86"
-    "/usr/share/ovmf/OVMF.fd:ovmf"
+    "/usr/share/ovmf/OVMF.fd:ovmf" "/usr/share/OVMF/OVMF32_CODE_4M.secboot.fd:ovmf-ia32"
     "/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a|/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-dev (libFuzzer)"
 )
 
@@ -82,8 +82,6 @@ echo "install-deps: installing ShompOS's build and test tools with apt-get"
 export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update -qq || exit 1
 "${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null || exit 1
-# 32-bit UEFI firmware is optional: not every release packages it.
-"${SUDO[@]}" apt-get install -y -qq --no-install-recommends ovmf-ia32 >/dev/null 2>&1 || true
 
 still=$(missing)
 if [[ -n $still ]]; then
