@@ -85,8 +85,8 @@ static void print_heap_summary(void)
     struct heap_stats stats;
 
     heap_get_stats(&stats);
-    kprintf("heap: %zu KiB in %u regions, largest free block %zu KiB\n",
-            stats.managed_bytes / 1024, stats.regions, stats.largest_free_block / 1024);
+    kprintf("heap: %zu KiB in %u region%s, largest free block %zu KiB\n", stats.managed_bytes / 1024,
+            stats.regions, stats.regions == 1 ? "" : "s", stats.largest_free_block / 1024);
 }
 
 /* Does the command line contain word (space separated)? */

@@ -27,7 +27,7 @@ BANNER_LINES = [
     r'^memory map: \d+ entries$',
     r'^  base 0x[0-9a-f]{16} length 0x[0-9a-f]{16} type \d+ ',
     r'^usable RAM: \d+ KiB below 4 GiB',
-    r'^heap: \d+ KiB in \d+ regions',
+    r'^heap: \d+ KiB in \d+ regions?,',
     r'^Press h for help\.$',
     r'^shomp> ',
 ]

@@ -29,7 +29,7 @@ SELFTEST_EXIT_STATUS = 33       # isa-debug-exit value 0x10: (0x10 << 1) | 1
 # ---- helpers ---------------------------------------------------------------------------
 
 def heap_kib(text):
-    found = re.search(r'^heap: (\d+) KiB in (\d+) regions', text, re.MULTILINE)
+    found = re.search(r'^heap: (\d+) KiB in (\d+) regions?,', text, re.MULTILINE)
     assert found, 'no "heap:" line in the banner'
     return int(found[1])
 
