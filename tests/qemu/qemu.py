@@ -13,7 +13,8 @@ serial helpers look only at the kernel's text: from its banner line on.
 Timeouts only catch hangs; a test waits for markers, never for a fixed time.
 
     serial   kernel_text, serial_mark, wait_serial, wait_for_prompt
-    keys     press, type, press_and_wait (qcodes: key_qcodes), select_grub_entry
+    keys     press, type, press_and_wait (qcodes: key_qcodes), select_grub_entry,
+             send_serial (bytes into COM1; needs Machine(serial_input=True))
     screen   screen_cells, screen_rows, screen_text, wait_screen (VGA text: BIOS only), screendump,
              framebuffer_rows (the framebuffer console read back through screen_font.py)
     exit     wait_exit, debug_exit_value, guest_reset, describe_exit, is_running
@@ -34,6 +35,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import screen_font
@@ -115,7 +117,7 @@ class Machine:
     """One QEMU process booting a ShompOS ISO; use it as a context manager."""
 
     def __init__(self, iso=None, memory=128, machine=None, cpu=None, uefi=False,
-                 extra_args=(), boot_timeout=None):
+                 serial_input=False, extra_args=(), boot_timeout=None):
         self.iso = iso or default_iso()
         self.memory = memory
         self.machine = machine          # 'pc' (i440FX) or 'q35'; None: QEMU's default
@@ -125,6 +127,8 @@ class Machine:
         if uefi not in (False, None, 'x64', 'ia32'):
             raise ValueError("uefi must be False, 'x64' or 'ia32', not %r" % (uefi,))
         self.uefi = uefi or None        # None: BIOS; 'x64' or 'ia32': that OVMF
+        self.serial_input = serial_input    # COM1 on a socket we can write to, not only a file
+        self.serial_socket = None
         self.extra_args = list(extra_args)
         self.boot_timeout = boot_timeout or (UEFI_BOOT_TIMEOUT if uefi else BIOS_BOOT_TIMEOUT)
         self.events = []                # QMP events seen so far, oldest first
@@ -153,8 +157,14 @@ class Machine:
 
     def command_line(self):
         qemu = 'qemu-system-x86_64' if self.uefi == 'x64' else 'qemu-system-i386'
-        args = [qemu, '-cdrom', self.iso, '-m', str(self.memory), '-display', 'none',
-                '-serial', 'file:' + self.path('serial.log'), '-no-reboot',
+        if self.serial_input:
+            # A socket for our bytes to the guest; QEMU still logs the guest's output to the file.
+            serial = ['-chardev', 'socket,id=com1,server=on,wait=off,path=%s,logfile=%s' % (
+                      self.path('serial.sock'), self.path('serial.log')), '-serial', 'chardev:com1']
+        else:
+            serial = ['-serial', 'file:' + self.path('serial.log')]
+        args = [qemu, '-cdrom', self.iso, '-m', str(self.memory), '-display', 'none'] + serial + [
+                '-no-reboot',
                 '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04',
                 '-qmp', 'unix:%s,server=on,wait=off' % self.path('qmp.sock'),
                 '-d', 'cpu_reset', '-D', self.path('qemu.log')]     # logs "Triple fault"
@@ -187,6 +197,8 @@ class Machine:
                                             stdout=out, stderr=subprocess.STDOUT)
         try:
             self.qmp_connect()
+            if self.serial_input:
+                self.serial_connect()
         except Exception:
             self.close()
             raise
@@ -216,6 +228,9 @@ class Machine:
         if self.qmp_socket:
             self.qmp_socket.close()
             self.qmp_socket = None
+        if self.serial_socket:
+            self.serial_socket.close()
+            self.serial_socket = None
         if not os.environ.get('SHOMPOS_KEEP_TEMP'):
             shutil.rmtree(self.directory, ignore_errors=True)
 
@@ -358,6 +373,29 @@ class Machine:
         return 'QEMU exited with status %d: %s' % (status, self.read_file('qemu.out').strip())
 
     # ---- serial -----------------------------------------------------------------------
+
+    def serial_connect(self):
+        """
+        Connect to COM1's socket. A thread reads and drops what the guest
+        sends there (serial.log has it): a client that stops reading makes
+        QEMU retry its writes, and its log then shows bytes twice.
+        """
+        self.serial_socket = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.serial_socket.connect(self.path('serial.sock'))     # QEMU made it before QMP's
+
+        def drain(connection):
+            try:
+                while connection.recv(65536):
+                    pass
+            except OSError:
+                pass            # closed by close()
+        threading.Thread(target=drain, args=(self.serial_socket,), daemon=True).start()
+
+    def send_serial(self, data):
+        """Send bytes (or text, as latin-1) to the guest's COM1, as a terminal on a serial cable would."""
+        if self.serial_socket is None:
+            raise MachineError('send_serial needs Machine(serial_input=True)')
+        self.serial_socket.sendall(data.encode('latin-1') if isinstance(data, str) else data)
 
     def read_serial(self):
         """Append what QEMU has written to the serial log since the last call."""

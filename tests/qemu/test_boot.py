@@ -231,6 +231,22 @@ def test_key_0_reports_divide_error_with_registers_then_recovers_twice():
         assert machine.is_running() and not machine.guest_reset()
 
 
+def test_bytes_on_com1_are_taken_as_key_presses():
+    with Machine(serial_input=True) as machine:
+        machine.wait_for_prompt()
+        for key, answer in [('4', r'^kmalloc: scale 4 '), ('r', r'^kfree: scale 4 '),
+                            ('z', r"^unknown key 'z'"), ('h', r'^keys ')]:
+            since = machine.serial_mark()
+            machine.send_serial(key)
+            machine.wait_serial(answer, since=since)
+            machine.wait_serial(r'^shomp> ', since=since)
+        since = machine.serial_mark()
+        machine.send_serial('p' * 8)            # faster than a typist: every byte is answered
+        machine.wait_until(lambda: machine.kernel_text().count('free lists:', since) == 8
+                           and machine.kernel_text().endswith('shomp> '), 10, 'eight free-list dumps')
+        assert 'free lists:' in machine.screen_text(), 'serial keys do not reach the screen'
+
+
 def test_500_random_keys_are_each_answered_and_never_fault_or_reset():
     keys = random_keys(RANDOM_KEY_COUNT, RANDOM_SEED)
     with Machine() as machine:
