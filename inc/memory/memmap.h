@@ -12,9 +12,14 @@
 void memmap_print(const struct multiboot_info *info);
 
 /*
- * Add to the heap every usable range between 1 MiB and 4 GiB, less the
- * kernel image and the bootloader's structures (info, map, command line,
- * loader name, modules, framebuffer). Returns the bytes the heap manages.
+ * Empty the heap (heap_init), then add to it every usable (type 1) byte
+ * between 1 MiB and 4 GiB, less the kernel image, the bootloader's structures
+ * (info, map, command line, loader name, framebuffer, the module list and the
+ * span from the lowest module to the highest) and every byte a non-usable
+ * entry covers, wherever it is listed. Entries may be unsorted, duplicated or
+ * overlapping: the heap is offered each byte once. Returns the bytes the heap
+ * manages. A refused region of 4 KiB or more, or any refused once the heap's
+ * region limit is reached, gets a line "heap: region ... refused: <reason>".
  */
 uint64_t memmap_fill_heap(const struct multiboot_info *info);
 
