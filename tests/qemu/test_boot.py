@@ -17,6 +17,7 @@ from qemu import REPO, Machine, make_iso
 
 BUILD = os.path.join(REPO, os.environ.get('SHOMPOS_BUILD', 'build'))    # make's $(BUILD)
 FOUR_GIB = 1 << 32
+EFLAGS_IF = 1 << 9                # interrupts enabled
 SCROLL_TOP = 6                  # rows 0-5: status line and heap panel
 
 BANNER_LINES = [
@@ -228,6 +229,24 @@ def test_key_0_reports_divide_error_with_registers_then_recovers_twice():
         screen = machine.screen_text()
         assert_lines_in_order(screen, DIVIDE_ERROR_REPORT)
         assert machine.press_and_wait('h').count('\n') >= 3, 'no help after the exception'
+        assert machine.is_running() and not machine.guest_reset()
+
+
+def test_an_exception_the_kernel_cannot_recover_from_is_reported_then_the_cpu_halts():
+    with Machine() as machine:
+        machine.wait_for_prompt()
+        since = machine.serial_mark()
+        machine.human('nmi')                    # QEMU raises a non-maskable interrupt: vector 2
+        machine.wait_serial(r'^halted\.$', since=since)
+        report = machine.kernel_text()[since:]
+        assert_lines_in_order(report, [r'^EXCEPTION 2: non-maskable interrupt$', r'\beip 0x[0-9a-f]{8}\b',
+                                       r'\beax 0x[0-9a-f]{8}\b', r'^halted\.$'])
+        assert 'EXCEPTION 2: non-maskable interrupt' in machine.screen_text()
+        machine.press('h')                      # with interrupts off the key cannot be taken
+        registers = machine.human('info registers')
+        flags = int(re.search(r'EFL=([0-9a-f]{8})', registers)[1], 16)
+        assert 'HLT=1' in registers and not flags & EFLAGS_IF, 'not halted with interrupts off:\n' + registers
+        assert machine.kernel_text().endswith('halted.\n'), 'output after "halted."'
         assert machine.is_running() and not machine.guest_reset()
 
 
