@@ -98,10 +98,28 @@ static unsigned scale_for_request(size_t size)
 /* ---- block headers --------------------------------------------------------- */
 
 /*
- * A hash of a block's address and scale (the MurmurHash3 32-bit finaliser).
- * The low 16 bits are the header's check value: a header copied to another
- * address, or with its scale changed, no longer matches. heap_check sums the
- * whole 32 bits as a fingerprint of each free list.
+ * A header's check value: the top 16 bits of the block's address times the
+ * golden ratio (Knuth's multiplicative hashing, as Linux's hash_long), XOR
+ * the scale. Any change of scale changes it, and so does moving the header to
+ * another block less than 0xb520 bytes away; a header copied farther, or
+ * stray bytes, match one time in 65536. Every split and merge computes it,
+ * so it costs one multiply.
+ */
+#if UINTPTR_MAX == UINT32_MAX
+#define GOLDEN_RATIO 0x61c88647u                /* 2^32 / phi^2, Linux's GOLDEN_RATIO_32 */
+#else
+#define GOLDEN_RATIO 0x61c8864680b583ebull      /* 2^64 / phi^2, Linux's GOLDEN_RATIO_64 */
+#endif
+
+static uint16_t block_check(uintptr_t block, unsigned scale)
+{
+    return (uint16_t)((block * GOLDEN_RATIO) >> (8 * sizeof(uintptr_t) - 16)) ^ (uint16_t)scale;
+}
+
+/*
+ * A stronger hash of a block's address and scale (the MurmurHash3 32-bit
+ * finaliser), too slow for every split and merge: heap_check sums it over
+ * the blocks of each free list as the list's fingerprint.
  */
 static uint32_t block_hash(uintptr_t block, unsigned scale)
 {
@@ -128,7 +146,7 @@ static void header_write(uintptr_t block, unsigned scale, uint8_t state, size_t 
     header->requested = (uint32_t)requested;
     header->scale = (uint8_t)scale;
     header->state = state;
-    header->check = (uint16_t)block_hash(block, scale);
+    header->check = block_check(block, scale);
 }
 
 static bool state_known(uint8_t state)
@@ -148,7 +166,7 @@ static bool header_valid(uintptr_t block, const struct region *r)
 
     return state_known(header->state) && scale >= min_scale() && scale <= HEAP_MAX_SCALE
         && (block & (scale_bytes(scale) - 1)) == 0 && scale_bytes(scale) <= r->end - block
-        && header->check == (uint16_t)block_hash(block, scale);
+        && header->check == block_check(block, scale);
 }
 
 /* ---- free lists ------------------------------------------------------------ */
