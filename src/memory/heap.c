@@ -384,14 +384,14 @@ static uintptr_t block_buddy(uintptr_t block, unsigned scale) { return block ^ s
 
 /*
  * May the block of this scale in region r merge with its buddy? All must hold
- * (the checklist of Linux's __free_one_page):
+ * (the checklist of Linux's __free_one_page), tested cheapest first:
  *   (a) the merged block would not pass HEAP_MAX_SCALE;
  *   (b) the buddy starts inside region r: not in a hole between regions, not
  *       past r's edge, so no byte outside the heap is ever read;
- *   (c) the buddy's header is intact (state, check value, a scale whose
- *       block ends inside r);
- *   (d) the buddy is free;
- *   (e) the buddy has the same scale: it is whole, not split into smaller blocks.
+ *   (c) the buddy is free;
+ *   (d) the buddy has the same scale: it is whole, not split into smaller blocks;
+ *   (e) the buddy's header is intact: its block ends inside r and its check
+ *       value is right (with (c) and (d), all that header_valid would test).
  */
 static bool buddy_mergeable(uintptr_t block, unsigned scale, const struct region *r)
 {
@@ -400,9 +400,10 @@ static bool buddy_mergeable(uintptr_t block, unsigned scale, const struct region
 
     return scale < HEAP_MAX_SCALE                                           /* (a) */
         && buddy >= r->start && buddy < r->end                              /* (b) */
-        && header_valid(buddy, r)                                           /* (c) */
-        && header->state == HEAP_BLOCK_FREE                                 /* (d) */
-        && header->scale == scale;                                          /* (e) */
+        && header->state == HEAP_BLOCK_FREE                                 /* (c) */
+        && header->scale == scale                                           /* (d) */
+        && scale_bytes(scale) <= r->end - buddy                             /* (e) */
+        && header->check == block_check(buddy, scale);
 }
 
 /*
