@@ -192,7 +192,6 @@ static void free_list_push(uintptr_t block, unsigned scale)
     head->next = node;
     heap.free_count[scale]++;
     heap.nonempty |= (uintptr_t)1 << scale;
-    heap.stats.free_bytes += scale_bytes(scale);
 }
 
 /*
@@ -210,7 +209,16 @@ static void free_list_remove(uintptr_t block, unsigned scale)
     node->next->prev = node->prev;
     heap.free_count[scale]--;
     heap.nonempty &= ~((uintptr_t)(heap.free_count[scale] == 0) << scale);
-    heap.stats.free_bytes -= scale_bytes(scale);
+}
+
+/* Bytes in free blocks, from the counts (cheaper than a running total kept by push and remove). */
+static size_t free_list_bytes(void)
+{
+    size_t bytes = 0;
+
+    for (unsigned s = 0; s <= HEAP_MAX_SCALE; s++)
+        bytes += heap.free_count[s] * scale_bytes(s);
+    return bytes;
 }
 
 /* ---- regions --------------------------------------------------------------- */
@@ -298,7 +306,8 @@ size_t heap_add_region(void *start, size_t length)
 
 /*
  * Split a free block of scale `from` (already off its list) down to scale
- * `to`: keep the lower half each time, and put the upper half on its list.
+ * `to` <= `from`: keep the lower half each time, and put the upper half on
+ * its list.
  *
  *   scale 7:  [                     block                     ]
  *   scale 6:  [         block         ][ upper: onto list 6   ]
@@ -306,12 +315,12 @@ size_t heap_add_region(void *start, size_t length)
  */
 static void block_split(uintptr_t block, unsigned from, unsigned to)
 {
+    heap.stats.splits += from - to;
     while (from > to) {
         from--;
         uintptr_t upper = block + scale_bytes(from);
         header_write(upper, from, HEAP_BLOCK_FREE, 0);
         free_list_push(upper, from);
-        heap.stats.splits++;
     }
 }
 
@@ -416,12 +425,14 @@ static bool buddy_mergeable(uintptr_t block, unsigned scale, const struct region
  */
 static void block_merge(uintptr_t block, unsigned scale, const struct region *r)
 {
+    unsigned from = scale;
+
     while (buddy_mergeable(block, scale, r)) {
         free_list_remove(block_buddy(block, scale), scale);
         block &= ~scale_bytes(scale);
         scale++;
-        heap.stats.merges++;
     }
+    heap.stats.merges += scale - from;
     header_write(block, scale, HEAP_BLOCK_FREE, 0);
     free_list_push(block, scale);
 }
@@ -483,10 +494,9 @@ static bool block_can_grow(uintptr_t block, unsigned from, unsigned to, const st
 /* Grow from scale `from` to `to` by taking the free upper buddies off their lists. */
 static void block_grow(uintptr_t block, unsigned from, unsigned to)
 {
-    for (unsigned s = from; s < to; s++) {
+    for (unsigned s = from; s < to; s++)
         free_list_remove(block_buddy(block, s), s);
-        heap.stats.merges++;
-    }
+    heap.stats.merges += to - from;
 }
 
 /* Give an allocated block a new scale in place, absorbing free buddies or freeing upper halves. */
@@ -497,8 +507,10 @@ static bool block_resize(uintptr_t block, unsigned scale, size_t size, const str
 
     if (scale > old && !block_can_grow(block, old, scale, r))
         return false;
-    block_grow(block, old, scale);
-    block_split(block, old, scale);
+    if (scale > old)
+        block_grow(block, old, scale);
+    else
+        block_split(block, old, scale);
     heap.stats.allocated_bytes += scale_bytes(scale) - scale_bytes(old);     /* may wrap: fine */
     heap.stats.requested_bytes += size - header->requested;
     header_write(block, scale, HEAP_BLOCK_ALLOCATED, size);
@@ -647,7 +659,7 @@ static int check_counters(const struct check_tally *t, struct heap_violation *fo
 {
     const struct heap_stats *s = &heap.stats;
 
-    if (t->managed_bytes != s->managed_bytes || t->free_bytes != s->free_bytes
+    if (t->managed_bytes != s->managed_bytes || t->free_bytes != free_list_bytes()
         || t->allocated_bytes != s->allocated_bytes || t->requested_bytes != s->requested_bytes)
         return violation(found, "byte counters do not match the blocks", 0, 0);
     return 0;
@@ -673,6 +685,7 @@ int heap_check(void) { return heap_check_report(NULL); }
 void heap_get_stats(struct heap_stats *out)
 {
     *out = heap.stats;
+    out->free_bytes = free_list_bytes();
     out->regions = heap.region_count;
     out->largest_free_block = heap.nonempty == 0 ? 0 : scale_bytes(floor_log2(heap.nonempty));
     out->fragmentation_percent = out->free_bytes == 0 ? 0
