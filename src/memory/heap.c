@@ -307,7 +307,8 @@ size_t heap_add_region(void *start, size_t length)
 /*
  * Split a free block of scale `from` (already off its list) down to scale
  * `to` <= `from`: keep the lower half each time, and put the upper half on
- * its list.
+ * its list. Only the upper halves and, at the end, the block itself get
+ * headers: the halves in between are never seen by anyone.
  *
  *   scale 7:  [                     block                     ]
  *   scale 6:  [         block         ][ upper: onto list 6   ]
@@ -315,6 +316,8 @@ size_t heap_add_region(void *start, size_t length)
  */
 static void block_split(uintptr_t block, unsigned from, unsigned to)
 {
+    if (from == to)
+        return;                 /* the block keeps its header */
     heap.stats.splits += from - to;
     while (from > to) {
         from--;
@@ -322,11 +325,14 @@ static void block_split(uintptr_t block, unsigned from, unsigned to)
         header_write(upper, from, HEAP_BLOCK_FREE, 0);
         free_list_push(upper, from);
     }
+    header_write(block, to, HEAP_BLOCK_FREE, 0);
 }
 
+/* Hand out a free block: its header (from its list, or block_split) already holds its scale. */
 static void *block_claim(uintptr_t block, unsigned scale, size_t size)
 {
-    header_write(block, scale, HEAP_BLOCK_ALLOCATED, size);
+    header_at(block)->state = HEAP_BLOCK_ALLOCATED;
+    header_at(block)->requested = (uint32_t)size;
     heap.stats.allocated_bytes += scale_bytes(scale);
     heap.stats.requested_bytes += size;
     heap.stats.allocations++;
@@ -416,8 +422,9 @@ static bool buddy_mergeable(uintptr_t block, unsigned scale, const struct region
 }
 
 /*
- * Merge a free block (on no list) with its buddy while the checklist allows,
- * climbing a scale each time, then put the result on its free list.
+ * Merge a free block (on no list, its header already saying free) with its
+ * buddy while the checklist allows, climbing a scale each time, then put the
+ * result on its free list. Only a block that grew needs a new header.
  *
  *   scale 5:  [freed ][buddy ]                    buddy off list 5
  *   scale 6:  [    merged    ][     buddy    ]    buddy off list 6
@@ -433,7 +440,8 @@ static void block_merge(uintptr_t block, unsigned scale, const struct region *r)
         scale++;
     }
     heap.stats.merges += scale - from;
-    header_write(block, scale, HEAP_BLOCK_FREE, 0);
+    if (scale != from)
+        header_write(block, scale, HEAP_BLOCK_FREE, 0);
     free_list_push(block, scale);
 }
 
@@ -507,12 +515,12 @@ static bool block_resize(uintptr_t block, unsigned scale, size_t size, const str
 
     if (scale > old && !block_can_grow(block, old, scale, r))
         return false;
+    heap.stats.allocated_bytes += scale_bytes(scale) - scale_bytes(old);     /* may wrap: fine */
+    heap.stats.requested_bytes += size - header->requested;
     if (scale > old)
         block_grow(block, old, scale);
     else
-        block_split(block, old, scale);
-    heap.stats.allocated_bytes += scale_bytes(scale) - scale_bytes(old);     /* may wrap: fine */
-    heap.stats.requested_bytes += size - header->requested;
+        block_split(block, old, scale);     /* rewrites the header when it shrinks */
     header_write(block, scale, HEAP_BLOCK_ALLOCATED, size);
     return true;
 }
