@@ -139,7 +139,7 @@ static struct list_header *link_of(uintptr_t b) { return (struct list_header *)(
 
 static uintptr_t block_of_link(const struct list_header *n) { return (uintptr_t)n - HEADER_BYTES; }
 
-static void header_write(uintptr_t block, unsigned scale, uint8_t state, size_t requested)
+static inline void header_write(uintptr_t block, unsigned scale, uint8_t state, size_t requested)
 {
     struct block_header *header = header_at(block);
 
@@ -159,7 +159,7 @@ static bool state_known(uint8_t state)
  * a scale in range, the block aligned to its size and inside r, and the check
  * value right. Reads the 8 header bytes only.
  */
-static bool header_valid(uintptr_t block, const struct region *r)
+static inline bool header_valid(uintptr_t block, const struct region *r)
 {
     const struct block_header *header = header_at(block);
     unsigned scale = header->scale;
@@ -182,7 +182,7 @@ static bool header_valid(uintptr_t block, const struct region *r)
  *
  *            n->next = a;  n->prev = head;  a->prev = n;  head->next = n;
  */
-static void free_list_push(uintptr_t block, unsigned scale)
+static inline void free_list_push(uintptr_t block, unsigned scale)
 {
     struct list_header *head = &heap.free_lists[scale], *node = link_of(block);
 
@@ -201,7 +201,7 @@ static void free_list_push(uintptr_t block, unsigned scale)
  *
  *            p->next = q;  q->prev = p;
  */
-static void free_list_remove(uintptr_t block, unsigned scale)
+static inline void free_list_remove(uintptr_t block, unsigned scale)
 {
     struct list_header *node = link_of(block);
 
