@@ -679,6 +679,42 @@ static void kfree_rejects_a_header_copied_to_another_address(void)
     CHECK_EQ(heap_free_count(12), 1);
 }
 
+/* The check value mixes in the scale so that no other scale can match it. */
+static void kfree_rejects_a_header_with_any_other_scale(void)
+{
+    add_region(0, block_bytes(12));
+    void *p = kmalloc(100);
+    struct block_header *h = header_of(block_of(p));
+    uint8_t scale = h->scale;
+
+    for (unsigned wrong = 0; wrong < 256; wrong++) {
+        h->scale = (uint8_t)wrong;
+        if (wrong != scale)
+            CHECK_KFREE_REFUSED(p, HEAP_CORRUPTED_HEADER);
+    }
+    h->scale = scale;
+    kfree(p);
+    CHECK_EQ(heap_free_count(12), 1);
+}
+
+/* Within 0xb520 bytes no two block addresses share a check value; the heap here is 32 KiB. */
+static void kfree_rejects_a_header_copied_to_any_nearby_block(void)
+{
+    size_t min = block_bytes(heap_min_scale());
+
+    add_region(0, block_bytes(15));
+    unsigned char *first = kmalloc(1);
+    while (kmalloc(1) != NULL)
+        ;                               /* fill the heap with smallest blocks */
+    for (size_t offset = min; offset < block_bytes(15); offset += min) {
+        struct block_header *to = header_of(block_of(first + offset)), saved = *to;
+        *to = *header_of(block_of(first));
+        CHECK_KFREE_REFUSED(first + offset, HEAP_CORRUPTED_HEADER);
+        *to = saved;
+    }
+    CHECK(heap_check() == 0);
+}
+
 static void kfree_reports_to_the_handler_only_when_there_is_one(void)
 {
     add_region(0, block_bytes(12));
@@ -890,6 +926,8 @@ static const struct test unit_tests[] = {
     TEST_ENTRY(kfree_rejects_a_misaligned_pointer),
     TEST_ENTRY(kfree_rejects_a_corrupted_header),
     TEST_ENTRY(kfree_rejects_a_header_copied_to_another_address),
+    TEST_ENTRY(kfree_rejects_a_header_with_any_other_scale),
+    TEST_ENTRY(kfree_rejects_a_header_copied_to_any_nearby_block),
     TEST_ENTRY(kfree_reports_to_the_handler_only_when_there_is_one),
     TEST_ENTRY(heap_free_names_the_refusal_without_calling_the_handler),
     TEST_ENTRY(kcalloc_returns_zeroed_memory),
