@@ -85,7 +85,8 @@ struct heap_stats {
     size_t refused_frees;           /* kfree calls refused */
     size_t splits, merges;          /* block splits and buddy merges so far */
     unsigned regions;
-    unsigned fragmentation_percent; /* 100 * (1 - largest_free_block / free_bytes); 0 when empty */
+    unsigned fragmentation_percent; /* 100 * (1 - largest_free_block / C), C = free_bytes or, if
+                                       less, the largest block a region was carved into; 0 if none */
 };
 
 /* Called for each block, in address order, by heap_walk. */

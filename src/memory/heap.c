@@ -57,6 +57,7 @@ static struct {
     uintptr_t nonempty;             /* bit s set while free_lists[s] is not empty */
     struct region regions[HEAP_MAX_REGIONS];            /* sorted by address */
     unsigned region_count;
+    size_t largest_carved;          /* the largest block any region was carved into */
     struct heap_stats stats;        /* the counters; heap_get_stats adds the rest */
     heap_refusal_fn on_refusal;
 } heap;
@@ -227,6 +228,7 @@ void heap_init(void)
 {
     heap.nonempty = 0;
     heap.region_count = 0;
+    heap.largest_carved = 0;
     heap.stats = (struct heap_stats){0};
     for (unsigned s = 0; s <= HEAP_MAX_SCALE; s++) {
         heap.free_lists[s].next = heap.free_lists[s].prev = &heap.free_lists[s];
@@ -278,6 +280,8 @@ static void region_carve(uintptr_t start, uintptr_t end)
             scale = lowest_bit(block);
         header_write(block, scale, HEAP_BLOCK_FREE, 0);
         free_list_push(block, scale);
+        if (scale_bytes(scale) > heap.largest_carved)
+            heap.largest_carved = scale_bytes(scale);
     }
 }
 
@@ -690,14 +694,25 @@ int heap_check(void) { return heap_check_report(NULL); }
 
 /* ---- statistics and looking inside ----------------------------------------- */
 
+/*
+ * How far the largest free block falls short of the largest one the free
+ * bytes could form: at most the largest block a region was carved into, so
+ * an empty heap is 0% fragmented whatever the sizes of its regions.
+ */
+static unsigned fragmentation_percent(size_t free_bytes, size_t largest_free)
+{
+    size_t could_be = free_bytes < heap.largest_carved ? free_bytes : heap.largest_carved;
+
+    return could_be == 0 ? 0 : (unsigned)((uint64_t)100 * (could_be - largest_free) / could_be);
+}
+
 void heap_get_stats(struct heap_stats *out)
 {
     *out = heap.stats;
     out->free_bytes = free_list_bytes();
     out->regions = heap.region_count;
     out->largest_free_block = heap.nonempty == 0 ? 0 : scale_bytes(floor_log2(heap.nonempty));
-    out->fragmentation_percent = out->free_bytes == 0 ? 0
-        : (unsigned)((uint64_t)100 * (out->free_bytes - out->largest_free_block) / out->free_bytes);
+    out->fragmentation_percent = fragmentation_percent(out->free_bytes, out->largest_free_block);
 }
 
 unsigned heap_min_scale(void) { return min_scale(); }

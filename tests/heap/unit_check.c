@@ -273,12 +273,38 @@ static void largest_free_block_and_fragmentation_follow_their_definitions(void)
     CHECK_EQ(stats_now().fragmentation_percent, 0);
 }
 
-static void two_equal_free_blocks_are_half_fragmented(void)
+static void an_empty_heap_is_not_fragmented_whatever_its_regions(void)
 {
     add_region(0, block_bytes(14));
     add_region(block_bytes(14), block_bytes(14));
-    CHECK_EQ(stats_now().fragmentation_percent, 50);
-    CHECK_EQ(stats_now().regions, 2);
+    add_region(block_bytes(16), block_bytes(12) + block_bytes(10));
+    CHECK_EQ(stats_now().regions, 3);
+    CHECK_EQ(stats_now().largest_free_block, block_bytes(14));
+    CHECK_EQ(stats_now().fragmentation_percent, 0);
+}
+
+static void free_bytes_beyond_the_largest_carved_block_do_not_count_as_fragmented(void)
+{
+    size_t half = heap_scale_payload(11);
+
+    add_region(0, block_bytes(12));                 /* two regions of one 4 KiB block each */
+    add_region(block_bytes(12), block_bytes(12));
+    void *a = kmalloc(half);                        /* half of one region's block */
+    struct heap_stats s = stats_now();
+    CHECK_EQ(s.free_bytes, block_bytes(12) + block_bytes(11));
+    CHECK_EQ(s.largest_free_block, block_bytes(12));
+    CHECK_EQ(s.fragmentation_percent, 0);           /* no block could be larger than 4 KiB */
+    void *b = kmalloc(1);                           /* splits that region's other half */
+    void *c = kmalloc(half);                        /* and so splits the second region */
+    s = stats_now();
+    CHECK_EQ(s.free_bytes, block_bytes(12) - block_bytes(heap_min_scale()));
+    CHECK_EQ(s.largest_free_block, block_bytes(11));
+    CHECK_EQ(s.fragmentation_percent, 100 * (s.free_bytes - s.largest_free_block) / s.free_bytes);
+    CHECK_EQ(s.fragmentation_percent, 49);          /* almost 4 KiB free, no 4 KiB block */
+    kfree(a);
+    kfree(b);
+    kfree(c);
+    CHECK_EQ(stats_now().fragmentation_percent, 0);
 }
 
 /* ---- looking inside --------------------------------------------------------------- */
@@ -432,7 +458,8 @@ const struct test check_tests[] = {
     TEST_ENTRY(the_statistics_add_up_after_every_call),
     TEST_ENTRY(splits_and_merges_count_how_far_a_block_travelled),
     TEST_ENTRY(largest_free_block_and_fragmentation_follow_their_definitions),
-    TEST_ENTRY(two_equal_free_blocks_are_half_fragmented),
+    TEST_ENTRY(an_empty_heap_is_not_fragmented_whatever_its_regions),
+    TEST_ENTRY(free_bytes_beyond_the_largest_carved_block_do_not_count_as_fragmented),
     TEST_ENTRY(heap_walk_visits_every_block_in_address_order),
     TEST_ENTRY(heap_walk_stops_at_a_corrupted_header),
     TEST_ENTRY(heap_free_list_peek_lists_the_most_recently_freed_first),
