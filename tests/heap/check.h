@@ -1,8 +1,7 @@
 /*
- * check.h - the tiny framework and shared fixtures of the heap's host unit
- * tests (unit.c, unit_check.c). A failed CHECK prints file:line and the
- * expression, and the test goes on; main prints "N passed, N failed", one
- * count per test function. No timing, no randomness beyond a fixed seed.
+ * check.h - the shared fixtures of the heap's host unit tests (unit.c,
+ * unit_check.c), on top of the framework in tests/lib/check.h. No timing,
+ * no randomness beyond a fixed seed.
  */
 #ifndef SHOMPOS_TESTS_HEAP_CHECK_H
 #define SHOMPOS_TESTS_HEAP_CHECK_H
@@ -11,21 +10,7 @@
 #include <stdint.h>
 
 #include "memory/heap.h"
-
-struct test {
-    const char *name;
-    void (*run)(void);
-};
-#define TEST_ENTRY(name) { #name, name }
-
-void check_fail(const char *file, int line, const char *expression);
-void check_equal(const char *file, int line, const char *a, const char *b,
-                 unsigned long long value_a, unsigned long long value_b);
-
-#define CHECK_AT(file, line, c) ((c) ? (void)0 : check_fail(file, line, #c))
-#define CHECK(c) CHECK_AT(__FILE__, __LINE__, c)
-#define CHECK_EQ(a, b) \
-    check_equal(__FILE__, __LINE__, #a, #b, (unsigned long long)(a), (unsigned long long)(b))
+#include "../lib/check.h"
 
 /*
  * The arena: the memory the tests hand to the heap. It is aligned to

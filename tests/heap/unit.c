@@ -14,24 +14,7 @@
 #include "check.h"
 
 unsigned char *arena;
-static int failures;        /* in the test now running */
-
-/* ---- the framework ---------------------------------------------------------- */
-
-void check_fail(const char *file, int line, const char *expression)
-{
-    printf("%s:%d: failed: %s\n", file, line, expression);
-    failures++;
-}
-
-void check_equal(const char *file, int line, const char *a, const char *b,
-                 unsigned long long value_a, unsigned long long value_b)
-{
-    if (value_a == value_b)
-        return;
-    printf("%s:%d: failed: %s == %s (0x%llx != 0x%llx)\n", file, line, a, b, value_a, value_b);
-    failures++;
-}
+/* ---- checks on top of the framework (tests/lib/check.h) ----------------------- */
 
 void check_violation(const char *file, int line, const char *what, uintptr_t address,
                      unsigned scale)
@@ -951,29 +934,11 @@ static void test_setup(void)
     heap_init();
     heap_on_refusal(record_refusal);
     refusal.calls = 0;
-    failures = 0;
-}
-
-static int run_all(const struct test *tests, size_t count, int *passed)
-{
-    int failed = 0;
-
-    for (size_t i = 0; i < count; i++) {
-        test_setup();
-        tests[i].run();
-        if (failures != 0) {
-            printf("FAIL %s\n", tests[i].name);
-            failed++;
-        } else {
-            (*passed)++;
-        }
-    }
-    return failed;
 }
 
 int main(void)
 {
-    int passed = 0, failed;
+    int passed = 0, failed = 0;
 
     setvbuf(stdout, NULL, _IONBF, 0);
     arena = aligned_alloc(ARENA_ALIGN, ARENA_BYTES);
@@ -981,8 +946,8 @@ int main(void)
         printf("no memory for the arena\n0 passed, 1 failed\n");
         return 1;
     }
-    failed = run_all(unit_tests, sizeof(unit_tests) / sizeof(unit_tests[0]), &passed);
-    failed += run_all(check_tests, check_test_count, &passed);
+    check_run(unit_tests, sizeof(unit_tests) / sizeof(unit_tests[0]), test_setup, NULL, &passed, &failed);
+    check_run(check_tests, check_test_count, test_setup, NULL, &passed, &failed);
     allow(0, ARENA_BYTES);
     free(arena);
     printf("%d passed, %d failed\n", passed, failed);

@@ -9,9 +9,9 @@
 
 HOST_CC ?= cc
 
-MEMMAP_UNIT_SOURCES := src/memory/memmap.c tests/memmap/unit.c tests/memmap/fakes.c
+MEMMAP_UNIT_SOURCES := src/memory/memmap.c tests/memmap/unit.c tests/memmap/fakes.c tests/lib/check.c
 MEMMAP_UNIT_DEPS    := $(MEMMAP_UNIT_SOURCES) inc/memory/memmap.h inc/memory/heap.h \
-                       inc/boot/multiboot.h tests/memmap/fakes.h tests/heap/check.h
+                       inc/boot/multiboot.h tests/memmap/fakes.h tests/lib/check.h
 MEMMAP_UNIT_FLAGS   := -std=c11 -Wall -Wextra -Werror -g -O1 -Iinc -fno-omit-frame-pointer \
                        -fsanitize=address,undefined -fno-sanitize-recover=all -fno-pie -no-pie \
                        -Wl,--defsym=kernel_start=0x100000,--defsym=kernel_end=0x140000

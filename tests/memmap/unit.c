@@ -11,29 +11,10 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "../heap/check.h"
+#include "../lib/check.h"
 #include "boot/multiboot.h"
 #include "fakes.h"
 #include "memory/memmap.h"
-
-static int failures;        /* in the test now running */
-
-/* ---- the framework (the macros are tests/heap/check.h's) ------------------------- */
-
-void check_fail(const char *file, int line, const char *expression)
-{
-    printf("%s:%d: failed: %s\n", file, line, expression);
-    failures++;
-}
-
-void check_equal(const char *file, int line, const char *a, const char *b,
-                 unsigned long long value_a, unsigned long long value_b)
-{
-    if (value_a == value_b)
-        return;
-    printf("%s:%d: failed: %s == %s (0x%llx != 0x%llx)\n", file, line, a, b, value_a, value_b);
-    failures++;
-}
 
 /* ---- fixtures ------------------------------------------------------------------ */
 
@@ -440,13 +421,16 @@ static const struct test memmap_tests[] = {
 
 /* ---- running ------------------------------------------------------------------- */
 
-/* Every test: memmap never offers the heap a byte twice. */
-static void run_one(const struct test *test)
+/* Before each test: an empty fake heap and boot area. */
+static void test_setup(void)
 {
     fakes_reset();
     memset((void *)(uintptr_t)BOOT_AREA, 0, BOOT_AREA_BYTES);
-    failures = 0;
-    test->run();
+}
+
+/* After each test: memmap never offered the heap a byte twice. */
+static void check_no_byte_offered_twice(void)
+{
     CHECK_EQ(fake_heap.overlaps, 0);
 }
 
@@ -462,15 +446,7 @@ int main(void)
                BOOT_AREA);
         return 1;
     }
-    for (size_t i = 0; i < COUNT(memmap_tests); i++) {
-        run_one(&memmap_tests[i]);
-        if (failures != 0) {
-            printf("FAIL %s\n", memmap_tests[i].name);
-            failed++;
-        } else {
-            passed++;
-        }
-    }
+    check_run(memmap_tests, COUNT(memmap_tests), test_setup, check_no_byte_offered_twice, &passed, &failed);
     munmap(area, BOOT_AREA_BYTES);
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
