@@ -517,8 +517,9 @@ static void drawing_the_last_cell_and_scrolling_stay_inside_the_framebuffer(void
     display->draw(4, 1, 0xDB, BROWN_ON_BLUE);
     display->cursor(4, 1);
     display->scroll(0, display->rows, BROWN_ON_BLUE);
-    display->scroll(0, display->rows + 5, BROWN_ON_BLUE);
     CHECK_GLYPH(4, 0, 0xDB, BROWN_RGB_888, BLUE_RGB_888);
+    display->scroll(0, display->rows + 5, BROWN_ON_BLUE);      /* a bottom past the grid is the grid's */
+    CHECK_GLYPH(4, 0, ' ', BROWN_RGB_888, BLUE_RGB_888);
     /* the after-test check looks at the guards */
 }
 
