@@ -207,7 +207,7 @@ static int framebuffer_usable(const struct multiboot_info *info)
            info->framebuffer_type == MULTIBOOT_FRAMEBUFFER_RGB &&
            (bpp == 16 || bpp == 24 || bpp == 32) &&
            info->framebuffer_width >= FONT_WIDTH && info->framebuffer_height >= FONT_HEIGHT &&
-           info->framebuffer_pitch >= info->framebuffer_width * (bpp / 8) &&
+           info->framebuffer_pitch >= (uint64_t)info->framebuffer_width * (bpp / 8) &&
            info->framebuffer_addr != 0 && end <= 0x100000000ull;
 }
 
