@@ -201,14 +201,15 @@ static void screen_clear(void)
 static int framebuffer_usable(const struct multiboot_info *info)
 {
     uint32_t bpp = info->framebuffer_bpp;
-    uint64_t end = info->framebuffer_addr + (uint64_t)info->framebuffer_pitch * info->framebuffer_height;
+    uint64_t size = (uint64_t)info->framebuffer_pitch * info->framebuffer_height;
 
     return (info->flags & MULTIBOOT_INFO_FRAMEBUFFER) &&
            info->framebuffer_type == MULTIBOOT_FRAMEBUFFER_RGB &&
            (bpp == 16 || bpp == 24 || bpp == 32) &&
            info->framebuffer_width >= FONT_WIDTH && info->framebuffer_height >= FONT_HEIGHT &&
            info->framebuffer_pitch >= (uint64_t)info->framebuffer_width * (bpp / 8) &&
-           info->framebuffer_addr != 0 && end <= 0x100000000ull;
+           info->framebuffer_addr != 0 && info->framebuffer_addr < 0x100000000ull &&
+           size <= 0x100000000ull - info->framebuffer_addr;    /* not addr + size: it can wrap */
 }
 
 static unsigned cells_fitting(uint32_t pixels, unsigned cell_pixels, unsigned most)
