@@ -187,14 +187,16 @@ static void framebuffer_scroll(unsigned top, unsigned bottom, uint8_t colour)
         framebuffer_draw(column, bottom - 1, ' ', colour);
 }
 
-/* Every pixel black (0 in any RGB layout), padding included. */
+/* Every pixel black (0 in any RGB layout), padding included: words, then the last 0-3 bytes. */
 static void screen_clear(void)
 {
     volatile uint32_t *word = (volatile uint32_t *)screen.base;
-    size_t count = (size_t)screen.pitch * screen.height / 4;
+    size_t bytes = (size_t)screen.pitch * screen.height;
 
-    for (size_t i = 0; i < count; i++)
+    for (size_t i = 0; i < bytes / 4; i++)
         word[i] = 0;
+    for (size_t i = bytes / 4 * 4; i < bytes; i++)
+        screen.base[i] = 0;
 }
 
 /* Can this kernel draw on the framebuffer info describes? */
