@@ -238,6 +238,8 @@ const struct display *framebuffer_display_init(const struct multiboot_info *info
         .scroll = framebuffer_scroll,
         .cursor = framebuffer_cursor,
     };
+    memset(shadow, 0, sizeof shadow);  /* forget an earlier screen: its cells and its cursor */
+    cursor_shown = 0;
     screen_clear();
     return &framebuffer_display;
 }
