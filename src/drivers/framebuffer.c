@@ -62,8 +62,8 @@ static struct display framebuffer_display;
  */
 static uint32_t colour_field(uint32_t intensity, uint8_t position, uint8_t size)
 {
-    if (size == 0 || position >= 32)
-        return 0;
+    if (size == 0 || size > 32 || position >= 32)
+        return 0;                       /* no such field in a 32-bit pixel */
     uint32_t scaled = size <= 8 ? intensity >> (8 - size) : intensity << (size - 8);
     return scaled << position;
 }
