@@ -122,8 +122,9 @@ run-nox: check-tools
 debug: check-tools
 	@$(MAKE) --no-print-directory iso
 	$(QEMU) $(subst -serial stdio,-serial file:$(BUILD)/serial.log,$(QEMU_FLAGS)) -display none -s -S & \
+	  qemu=$$!; \
 	  $(GDB) -q $(KERNEL) -ex 'target remote :1234' -ex 'break kernel_main' -ex 'continue'; \
-	  kill %1 2>/dev/null; true
+	  kill $$qemu 2>/dev/null; true
 
 # ---- tools ---------------------------------------------------------------------
 deps:
