@@ -137,6 +137,13 @@ check-tools:
 # Each tests/*/*.mk adds make targets to TEST_SUITES; each suite ends with
 # a line "N passed, N failed", and scripts/run-tests.sh adds them up.
 TEST_SUITES :=
+
+# Kernel C compiled for this machine by the host tests, with AddressSanitizer
+# and UndefinedBehaviorSanitizer stopping at the first error.
+HOST_CC       ?= cc
+HOST_FLAGS    := -std=c11 -Wall -Wextra -Werror -g -O1 -Iinc
+HOST_SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
 -include $(sort $(wildcard tests/*/*.mk))
 
 test: check-tools

@@ -7,22 +7,18 @@
 # the host C library provides. The test maps its fake framebuffer at a fixed
 # address below 4 GiB, as the driver refuses one above.
 
-HOST_CC ?= cc
-
 FRAMEBUFFER_UNIT_SOURCES := src/drivers/framebuffer.c src/drivers/font8x16.c \
                             tests/framebuffer/unit.c tests/lib/check.c
 FRAMEBUFFER_UNIT_DEPS    := $(FRAMEBUFFER_UNIT_SOURCES) inc/drivers/framebuffer.h \
                             inc/drivers/font8x16.h inc/console/display.h inc/boot/multiboot.h \
                             inc/lib/string.h tests/lib/check.h
-FRAMEBUFFER_UNIT_FLAGS   := -std=c11 -Wall -Wextra -Werror -g -O1 -Iinc -fno-omit-frame-pointer \
-                            -fsanitize=address,undefined -fno-sanitize-recover=all
 
 TEST_SUITES += framebuffer-unit
 .PHONY: framebuffer-unit
 
 $(BUILD)/host/framebuffer_unit: $(FRAMEBUFFER_UNIT_DEPS)
 	@mkdir -p $(@D)
-	$(HOST_CC) $(FRAMEBUFFER_UNIT_FLAGS) $(FRAMEBUFFER_UNIT_SOURCES) -o $@
+	$(HOST_CC) $(HOST_FLAGS) $(HOST_SANITIZE) $(FRAMEBUFFER_UNIT_SOURCES) -o $@
 
 framebuffer-unit: $(BUILD)/host/framebuffer_unit
 	$(BUILD)/host/framebuffer_unit

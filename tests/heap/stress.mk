@@ -9,15 +9,12 @@
 # model in tests/heap/model.c; both run under AddressSanitizer and UBSan. A
 # coverage build of the differential test joins unit.mk's COVERAGE_RUNS.
 
-HOST_CC     ?= cc
 FUZZ_CC     ?= clang
 COVERAGE_CC ?= clang
 HOST_DIR    := $(BUILD)/host
 
 MODEL_SOURCES := src/memory/heap.c tests/heap/model.c
 MODEL_DEPS    := $(MODEL_SOURCES) inc/memory/heap.h tests/heap/model.h
-SANITIZE      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-STRESS_FLAGS  := -std=c11 -Wall -Wextra -Werror -g -O1 -Iinc
 BENCH_FLAGS   := -std=c11 -Wall -Wextra -Werror -O2 -Iinc
 
 # Inputs of at most FUZZ_MAX_LEN bytes; crashing inputs are saved under fuzz-artifacts/.
@@ -32,7 +29,7 @@ TEST_SUITES += heap-differential heap-fuzz
 # ---- the differential test ----------------------------------------------------------
 $(HOST_DIR)/heap_differential: $(MODEL_DEPS) tests/heap/differential.c
 	@mkdir -p $(@D)
-	$(HOST_CC) $(STRESS_FLAGS) $(SANITIZE) $(MODEL_SOURCES) tests/heap/differential.c -o $@
+	$(HOST_CC) $(HOST_FLAGS) $(HOST_SANITIZE) $(MODEL_SOURCES) tests/heap/differential.c -o $@
 
 heap-differential: $(HOST_DIR)/heap_differential
 	$(HOST_DIR)/heap_differential
@@ -48,7 +45,7 @@ COVERAGE_RUNS += $(HOST_DIR)/heap_differential-cov
 # ---- the fuzzer ---------------------------------------------------------------------
 $(HOST_DIR)/heap_fuzz: $(MODEL_DEPS) tests/heap/fuzz.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(STRESS_FLAGS) -fsanitize=fuzzer $(SANITIZE) $(MODEL_SOURCES) tests/heap/fuzz.c -o $@
+	$(FUZZ_CC) $(HOST_FLAGS) -fsanitize=fuzzer $(HOST_SANITIZE) $(MODEL_SOURCES) tests/heap/fuzz.c -o $@
 
 fuzz: $(HOST_DIR)/heap_fuzz
 	@mkdir -p $(HOST_DIR)/fuzz-corpus $(HOST_DIR)/fuzz-artifacts

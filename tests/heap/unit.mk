@@ -8,7 +8,6 @@
 # programs built with $(COVERAGE_FLAGS) to COVERAGE_RUNS, with a rule to build
 # each; `make coverage` runs each one with no arguments and needs it to exit 0.
 
-HOST_CC       ?= cc
 COVERAGE_CC   ?= clang
 LLVM_PROFDATA ?= $(firstword $(shell command -v llvm-profdata llvm-profdata-14 2>/dev/null) \
                    llvm-profdata)
@@ -16,8 +15,6 @@ LLVM_COV      ?= $(firstword $(shell command -v llvm-cov llvm-cov-14 2>/dev/null
 
 HEAP_UNIT_SOURCES := src/memory/heap.c tests/heap/unit.c tests/heap/unit_check.c tests/lib/check.c
 HEAP_UNIT_DEPS    := $(HEAP_UNIT_SOURCES) inc/memory/heap.h tests/heap/check.h tests/lib/check.h
-HEAP_UNIT_FLAGS   := -std=c11 -Wall -Wextra -Werror -g -O1 -Iinc -fno-omit-frame-pointer \
-                     -fsanitize=address,undefined -fno-sanitize-recover=all
 COVERAGE_FLAGS    := -std=c11 -Wall -Wextra -Werror -g -O0 -Iinc \
                      -fprofile-instr-generate -fcoverage-mapping
 COVERAGE_DIR      := $(BUILD)/host/coverage
@@ -33,7 +30,7 @@ TEST_SUITES += heap-unit
 
 $(BUILD)/host/heap_unit: $(HEAP_UNIT_DEPS)
 	@mkdir -p $(@D)
-	$(HOST_CC) $(HEAP_UNIT_FLAGS) $(HEAP_UNIT_SOURCES) -o $@
+	$(HOST_CC) $(HOST_FLAGS) $(HOST_SANITIZE) $(HEAP_UNIT_SOURCES) -o $@
 
 heap-unit: $(BUILD)/host/heap_unit
 	$(BUILD)/host/heap_unit
