@@ -1,9 +1,9 @@
 """
 heap_dump.py - the demo's answers as data: key p's free-list dump parsed and
 checked against its documented format, kmalloc and kfree lines of keys 4-9
-and r t y u i o, and what the buddy algorithm predicts a kmalloc does to the
+and r t y u i o, the status line, and what the buddy algorithm predicts a kmalloc does to the
 dump. Shared by test_demo.py and test_platforms.py. Formats are the ones
-documented in src/demo/report.c and actions.c.
+documented in src/demo/report.c, actions.c and status.c.
 """
 
 import re
@@ -15,6 +15,7 @@ FREE_LIST_HEADER = 'free lists: scale size count first-blocks'
 KMALLOC_LINE = re.compile(r'^kmalloc: scale (\d+) \((\d+) bytes\) at 0x([0-9a-f]{8}), (\d+) splits?\b',
                           re.MULTILINE)
 KFREE_LINE = re.compile(r'^kfree: scale (\d+) at 0x([0-9a-f]{8}), (\d+) merges?\b', re.MULTILINE)
+STATUS_LINE = re.compile(r'^ heap (\d+) KiB \| free (\d+) KiB \| largest (\d+) KiB \| demo blocks (\d+)\b')
 
 
 def answer(output):

@@ -11,7 +11,7 @@ import os
 import random
 import re
 
-from heap_dump import (FREE_KEYS, KFREE_LINE, KMALLOC_LINE, allocate, answer, assert_dump_matches, free,
+from heap_dump import (FREE_KEYS, KFREE_LINE, KMALLOC_LINE, STATUS_LINE, allocate, answer, assert_dump_matches, free,
                        free_lists, predict_kmalloc)
 from qemu import Machine
 
@@ -22,7 +22,6 @@ SCROLL_TOP = 6
 PANEL_ROWS = range(1, 5)                # picture rows; row 5 is the legend
 PANEL_CELL_BYTES = 16                   # 2^heap_min_scale() on i686
 PANEL_LABEL = re.compile(r'^0x([0-9a-f]{8}) ')
-STATUS_LINE = re.compile(r'^ heap (\d+) KiB \| free (\d+) KiB \| largest (\d+) KiB \| demo blocks (\d+)\b')
 RANDOM_PRESSES = 2000
 RANDOM_KEYS = ALLOCATE_KEYS + FREE_KEYS + 'f0pscmh?'      # every key but b (slow)
 RANDOM_SEED = int(os.environ.get('SHOMPOS_SEED', '4242'))

@@ -10,17 +10,17 @@ BIOS (test_boot.py).
 
 import re
 
-from heap_dump import KFREE_LINE, KMALLOC_LINE, allocate, answer, assert_dump_matches, free_lists, \
+from heap_dump import KMALLOC_LINE, STATUS_LINE, allocate, answer, assert_dump_matches, free, free_lists, \
     predict_kmalloc
 from qemu import Machine
-from test_boot import BANNER_LINES, DIVIDE_ERROR_REPORT, assert_lines_in_order, memory_map
+from test_boot import BANNER_LINES, DIVIDE_ERROR_REPORT, assert_lines_in_order, bytes_between, kib_figure, \
+    memory_map, usable_ranges
 
 ONE_MIB, FOUR_GIB = 1 << 20, 1 << 32
 HEAP_COVERAGE = 0.99            # of the usable RAM from 1 MiB to 4 GiB (the kernel image is the rest)
 UEFI_BANNER = [line for line in BANNER_LINES if not line.startswith('^display')]
 FRAMEBUFFER_DISPLAY = re.compile(r'^display: framebuffer (\d+)x(\d+)x(24|32) \((\d+)x(\d+) cells\)$',
                                  re.MULTILINE)
-STATUS_LINE = re.compile(r'^ heap \d+ KiB \| free \d+ KiB \| largest \d+ KiB \| demo blocks \d+')
 SELFTEST_PASS = re.compile(r'^selftest: PASS \((\d+) operations, (\d+) bad frees refused, (\d+) checks, ',
                            re.MULTILINE)
 SELFTEST_EXIT_STATUS = 33       # isa-debug-exit value 0x10: (0x10 << 1) | 1
@@ -28,24 +28,10 @@ SELFTEST_EXIT_STATUS = 33       # isa-debug-exit value 0x10: (0x10 << 1) | 1
 
 # ---- helpers ---------------------------------------------------------------------------
 
-def heap_kib(text):
-    found = re.search(r'^heap: (\d+) KiB in (\d+) regions?,', text, re.MULTILINE)
-    assert found, 'no "heap:" line in the banner'
-    return int(found[1])
-
-
-def usable_kib_above_1_mib(entries):
-    """Bytes of type-1 entries between 1 MiB and 4 GiB, in KiB (the map's entries do not overlap)."""
-    total = 0
-    for base, length, kind, _ in entries:
-        if kind == 1:
-            total += max(0, min(base + length, FOUR_GIB) - max(base, ONE_MIB))
-    return total // 1024
-
-
 def assert_heap_covers_usable_ram(text):
-    entries = memory_map(text)
-    usable, heap = usable_kib_above_1_mib(entries), heap_kib(text)
+    # The map's entries do not overlap under QEMU's firmware, so their bytes add up.
+    usable = bytes_between(usable_ranges(memory_map(text)), ONE_MIB, FOUR_GIB) // 1024
+    heap = kib_figure(r'^heap: (\d+) KiB in \d+ regions?,', text)
     assert usable > 0, 'no usable RAM above 1 MiB in the map'
     assert HEAP_COVERAGE * usable <= heap <= usable, \
         'heap %d KiB of %d KiB usable above 1 MiB (%.2f%%)' % (heap, usable, 100.0 * heap / usable)
@@ -69,8 +55,8 @@ def assert_key_4_splits_as_predicted(machine):
     boot = free_lists(machine)
     address, splits = allocate(machine, '4')
     assert_dump_matches(free_lists(machine), predict_kmalloc(boot, 4, address, splits), 'after key 4')
-    freed = KFREE_LINE.search(machine.press_and_wait('r'))
-    assert freed and int(freed[2], 16) == address and int(freed[3]) == splits, 'key r: %r' % freed
+    freed, merges = free(machine, 'r')
+    assert (freed, merges) == (address, splits), 'kfree undid %d of %d splits' % (merges, splits)
     assert_dump_matches(free_lists(machine), boot, 'after key r')
     assert answer(machine.press_and_wait('c')) == ['heap check: OK']
 
