@@ -11,7 +11,7 @@ import os
 import random
 import re
 
-from heap_dump import (FREE_KEYS, KFREE_LINE, KMALLOC_LINE, STATUS_LINE, allocate, answer, assert_dump_matches, free,
+from heap_dump import (FREE_KEYS, KMALLOC_LINE, STATUS_LINE, allocate, answer, assert_dump_matches, free,
                        free_lists, predict_kmalloc)
 from qemu import Machine
 
