@@ -32,6 +32,39 @@ static const char *memmap_type_name(uint32_t type)
     }
 }
 
+/* A span of physical addresses, [start, end). */
+struct range {
+    uint64_t start, end;
+};
+
+/* Do a and b share a byte? An empty range (start >= end) shares none, even inside another. */
+static bool range_overlaps(struct range a, struct range b)
+{
+    return a.start < a.end && b.start < b.end && a.start < b.end && b.start < a.end;
+}
+
+/* [start, start + bytes) */
+static struct range range_of(uint64_t start, uint64_t bytes)
+{
+    return (struct range){ start, start + bytes };
+}
+
+/* How many bytes of r lie below limit. */
+static uint64_t range_bytes_below(struct range r, uint64_t limit)
+{
+    uint64_t end = r.end < limit ? r.end : limit;
+
+    return r.start < end ? end - r.start : 0;
+}
+
+/* An entry's span; a length that would run past 2^64 stops there instead of wrapping. */
+static struct range entry_range(const struct multiboot_mmap_entry *entry)
+{
+    uint64_t room = UINT64_MAX - entry->base;
+
+    return range_of(entry->base, entry->length < room ? entry->length : room);
+}
+
 /* The map's entries are of varying size: each starts with its size, which excludes itself. */
 static const struct multiboot_mmap_entry *memmap_next(const struct multiboot_mmap_entry *entry)
 {
@@ -61,17 +94,16 @@ void memmap_print(const struct multiboot_info *info)
         count++;
     kprintf("memory map: %u entries\n", count);
     memmap_for_each(entry, info) {
-        uint64_t end = entry->base + entry->length;
+        struct range span = entry_range(entry);
         kprintf("  base 0x%016llx length 0x%016llx type %u %s%s\n",
                 (unsigned long long)entry->base, (unsigned long long)entry->length,
                 entry->type, memmap_type_name(entry->type),
-                end > ADDRESS_LIMIT ? " (above 4 GiB: not usable by a 32-bit kernel)" : "");
+                span.end > ADDRESS_LIMIT ? " (above 4 GiB: not usable by a 32-bit kernel)" : "");
         if (entry->type != MULTIBOOT_MEMORY_AVAILABLE)
             continue;
-        uint64_t below_end = end < ADDRESS_LIMIT ? end : ADDRESS_LIMIT;
-        if (entry->base < below_end)
-            usable += below_end - entry->base;
-        above += entry->length - (entry->base < below_end ? below_end - entry->base : 0);
+        uint64_t below = range_bytes_below(span, ADDRESS_LIMIT);
+        usable += below;
+        above += span.end - span.start - below;
     }
     kprintf("usable RAM: %llu KiB below 4 GiB", (unsigned long long)(usable / 1024));
     if (above > 0)
@@ -80,31 +112,6 @@ void memmap_print(const struct multiboot_info *info)
 }
 
 /* ---- filling the heap --------------------------------------------------------- */
-
-/* A span of physical addresses, [start, end). */
-struct range {
-    uint64_t start, end;
-};
-
-/* Do a and b share a byte? An empty range (start >= end) shares none, even inside another. */
-static bool range_overlaps(struct range a, struct range b)
-{
-    return a.start < a.end && b.start < b.end && a.start < b.end && b.start < a.end;
-}
-
-/* [start, start + bytes) */
-static struct range range_of(uint64_t start, uint64_t bytes)
-{
-    return (struct range){ start, start + bytes };
-}
-
-/* An entry's span; a length that would run past 2^64 stops there instead of wrapping. */
-static struct range entry_range(const struct multiboot_mmap_entry *entry)
-{
-    uint64_t room = UINT64_MAX - entry->base;
-
-    return range_of(entry->base, entry->length < room ? entry->length : room);
-}
 
 /* What the kernel and the bootloader occupy; an item the bootloader did not give stays empty. */
 enum boot_item {
