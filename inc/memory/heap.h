@@ -48,6 +48,12 @@ enum heap_block_state {
     HEAP_BLOCK_ALLOCATED = 0xa1,
 };
 
+/* The header's size: a small block's payload (what kmalloc returns) starts this far in. */
+#define HEAP_HEADER_BYTES sizeof(struct block_header)
+
+/* Bytes in a block of this scale. */
+static inline size_t heap_scale_bytes(unsigned scale) { return (size_t)1 << scale; }
+
 /* A free block's link in the circular free list of its scale, just after its header. */
 struct list_header {
     struct list_header *next, *prev;
@@ -57,7 +63,7 @@ struct list_header {
  * Largest size kmalloc accepts, because block_header.requested has 32 bits
  * (this only binds on 64-bit hosts: an i686 block holds at most 2 GiB).
  */
-#define HEAP_MAX_REQUEST ((size_t)UINT32_MAX - sizeof(struct block_header))
+#define HEAP_MAX_REQUEST ((size_t)UINT32_MAX - HEAP_HEADER_BYTES)
 
 /* Why a free was refused. The heap is left exactly as it was. */
 enum heap_status {
@@ -154,6 +160,9 @@ unsigned heap_min_scale(void);
 
 /* The kmalloc size that gives a block of exactly this scale (its usable bytes). */
 size_t heap_scale_payload(unsigned scale);
+
+/* Start of the live block whose payload is ptr (as kmalloc returned it), or 0 when there is none. */
+uintptr_t heap_block_of(const void *ptr);
 
 /* Scale of the live block at ptr, or 0 when ptr is not a live block. */
 unsigned heap_block_scale(const void *ptr);

@@ -13,11 +13,6 @@
 #include "console/kprintf.h"
 #include "memory/heap.h"
 
-static size_t scale_bytes(unsigned scale) { return (size_t)1 << scale; }
-
-/* The block (its header) of a payload pointer kmalloc returned. */
-static uintptr_t block_of(const void *ptr) { return (uintptr_t)ptr - sizeof(struct block_header); }
-
 static const char *plural(size_t n) { return n == 1 ? "" : "s"; }
 
 static size_t splits_so_far(void)
@@ -75,8 +70,8 @@ void demo_allocate(unsigned scale)
     }
     splits = splits_so_far() - splits;
     demo_blocks_push(scale, ptr);
-    kprintf("kmalloc: scale %u (%zu bytes) at 0x%08lx, ", scale, scale_bytes(scale),
-            (unsigned long)block_of(ptr));
+    kprintf("kmalloc: scale %u (%zu bytes) at 0x%08lx, ", scale, heap_scale_bytes(scale),
+            (unsigned long)heap_block_of(ptr));
     if (splits == 0)
         kprintf("0 splits: free list %u had a block\n", scale);
     else
@@ -90,7 +85,7 @@ static size_t free_block(void *ptr)
     enum heap_status status = heap_free(ptr);
 
     if (status != HEAP_OK)
-        kprintf("kfree: refused 0x%08lx (%s)\n", (unsigned long)block_of(ptr), heap_status_name(status));
+        kprintf("kfree: refused %p (%s)\n", ptr, heap_status_name(status));
     return merges_so_far() - merges;
 }
 
@@ -99,16 +94,16 @@ static size_t free_block(void *ptr)
  * scale, which starts at the lower of the two addresses: after n merges the
  * free block has scale + n and starts at the address with those bits clear.
  */
-static void say_freed(const void *ptr, unsigned scale, size_t merges)
+static void say_freed(uintptr_t block, unsigned scale, size_t merges)
 {
     unsigned merged = scale + (unsigned)merges;
 
-    kprintf("kfree: scale %u at 0x%08lx, ", scale, (unsigned long)block_of(ptr));
+    kprintf("kfree: scale %u at 0x%08lx, ", scale, (unsigned long)block);
     if (merges == 0)
         kprintf("0 merges: its buddy is not a free scale %u block\n", scale);
     else
         kprintf("%zu merge%s into a free scale %u block at 0x%08lx\n", merges, plural(merges), merged,
-                (unsigned long)(block_of(ptr) & ~(scale_bytes(merged) - 1)));
+                (unsigned long)(block & ~(heap_scale_bytes(merged) - 1)));
 }
 
 void demo_free(unsigned scale)
@@ -120,7 +115,8 @@ void demo_free(unsigned scale)
                 scale, input_key_name(demo_key_of(demo_allocate, scale)));
         return;
     }
-    say_freed(ptr, scale, free_block(ptr));
+    uintptr_t block = heap_block_of(ptr);     /* while it is still a live block */
+    say_freed(block, scale, free_block(ptr));
 }
 
 /* Newest first, across all scales: the exact reverse of the kmalloc calls still live. */

@@ -25,7 +25,7 @@
  * free list of the scale it needs, or splits the smallest larger free block.
  */
 
-#define HEADER_BYTES sizeof(struct block_header)
+#define HEADER_BYTES HEAP_HEADER_BYTES
 #define MIN_BLOCK_BYTES (sizeof(struct block_header) + sizeof(struct list_header))
 #define LONG_BITS (8 * sizeof(unsigned long))
 
@@ -64,7 +64,7 @@ static struct {
 
 /* ---- scale arithmetic ------------------------------------------------------ */
 
-static size_t scale_bytes(unsigned scale) { return (size_t)1 << scale; }
+static size_t scale_bytes(unsigned scale) { return heap_scale_bytes(scale); }
 
 /* Smallest s with 2^s >= n, for n >= 2. */
 static unsigned ceil_log2(size_t n)
@@ -562,6 +562,14 @@ unsigned heap_block_scale(const void *ptr)
     const struct region *r;
 
     return block_lookup(ptr, &block, &r) == HEAP_OK ? header_at(block)->scale : 0;
+}
+
+uintptr_t heap_block_of(const void *ptr)
+{
+    uintptr_t block;
+    const struct region *r;
+
+    return block_lookup(ptr, &block, &r) == HEAP_OK ? block : 0;
 }
 
 size_t ksize(const void *ptr) { return heap_scale_payload(heap_block_scale(ptr)); }

@@ -24,7 +24,6 @@
 #define SPARSE_WORDS    256u    /* ...then at most this many words spread over the rest */
 #define LARGE_SCALE_END 22u     /* random requests stay below 2^22 bytes (4 MiB) */
 
-#define HEADER_BYTES sizeof(struct block_header)
 
 struct live_block {
     unsigned char *ptr;
@@ -117,7 +116,7 @@ static size_t largest_payload(void)
     struct heap_stats stats;
 
     heap_get_stats(&stats);
-    return stats.largest_free_block == 0 ? 0 : stats.largest_free_block - HEADER_BYTES;
+    return stats.largest_free_block == 0 ? 0 : stats.largest_free_block - HEAP_HEADER_BYTES;
 }
 
 /* Does one region hold all of [start, end)? */
@@ -252,11 +251,11 @@ static void freed_remember(const void *ptr)
  */
 static void freed_forget_overlaps(const unsigned char *ptr, size_t size)
 {
-    uintptr_t start = (uintptr_t)ptr - HEADER_BYTES, end = (uintptr_t)ptr + size;
+    uintptr_t start = (uintptr_t)ptr - HEAP_HEADER_BYTES, end = (uintptr_t)ptr + size;
 
     for (unsigned i = 0; i < FREED_SLOTS; i++) {
-        uintptr_t header = test.freed[i] - HEADER_BYTES;
-        if (test.freed[i] != 0 && header + HEADER_BYTES > start && header < end)
+        uintptr_t header = test.freed[i] - HEAP_HEADER_BYTES;
+        if (test.freed[i] != 0 && header + HEAP_HEADER_BYTES > start && header < end)
             test.freed[i] = 0;
     }
 }
@@ -296,7 +295,7 @@ static bool block_acceptable(const unsigned char *ptr, size_t size)
         return fail_at("a pointer not aligned to HEAP_ALIGNMENT", ptr);
     if (ksize(ptr) < size)
         return fail_at("ksize is smaller than the request", ptr);
-    if (!region_holds(a - HEADER_BYTES, a + ksize(ptr)))
+    if (!region_holds(a - HEAP_HEADER_BYTES, a + ksize(ptr)))
         return fail_at("a block outside the heap's regions", ptr);
     return true;
 }
@@ -471,11 +470,11 @@ static bool bad_free_outside(void)
     if (stats.regions == 0 || !heap_region(random_below(stats.regions), &start, &end))
         return true;
     candidates[0] = start;
-    candidates[1] = end + HEADER_BYTES;
-    candidates[2] = (uintptr_t)&test + HEADER_BYTES;
-    candidates[3] = HEADER_BYTES;
+    candidates[1] = end + HEAP_HEADER_BYTES;
+    candidates[2] = (uintptr_t)&test + HEAP_HEADER_BYTES;
+    candidates[3] = HEAP_HEADER_BYTES;
     uintptr_t ptr = candidates[random_below(4)];
-    if (region_holds(ptr - HEADER_BYTES, ptr - HEADER_BYTES + 1))
+    if (region_holds(ptr - HEAP_HEADER_BYTES, ptr - HEAP_HEADER_BYTES + 1))
         return true;                        /* two regions touch here: not outside */
     return refused_as_expected((void *)ptr, HEAP_INVALID_POINTER);
 }
@@ -490,7 +489,7 @@ static bool bad_free_damaged_header(void)
 
     if (b == NULL)
         return true;
-    struct block_header *header = (struct block_header *)(b->ptr - HEADER_BYTES);
+    struct block_header *header = (struct block_header *)(b->ptr - HEAP_HEADER_BYTES);
     struct block_header saved = *header;
     enum heap_status want = HEAP_CORRUPTED_HEADER;
     if (random_below(4) == 0) {

@@ -21,7 +21,6 @@
 #define ARENA_BYTES ((size_t)2 << 20)
 extern unsigned char *arena;
 
-#define HEADER_BYTES sizeof(struct block_header)
 
 /* Bytes in a block of this scale. */
 size_t block_bytes(unsigned scale);

@@ -81,7 +81,7 @@ static size_t edge_size(uint16_t v)
     struct heap_stats s;
 
     heap_get_stats(&s);
-    size_t header = sizeof(struct block_header);
+    size_t header = HEAP_HEADER_BYTES;
     size_t largest = s.largest_free_block == 0 ? 0 : s.largest_free_block - header;
     const size_t sizes[] = {SIZE_MAX, HEAP_MAX_REQUEST, HEAP_MAX_REQUEST + 1, ARENA_BYTES,
                             largest, largest + 1};

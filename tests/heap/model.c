@@ -12,7 +12,6 @@
 
 #include "model.h"
 
-#define HEADER_BYTES sizeof(struct block_header)
 
 /* ---- failures ------------------------------------------------------------------ */
 
@@ -132,7 +131,7 @@ static size_t largest_payload(void)
     struct heap_stats s;
 
     heap_get_stats(&s);
-    return s.largest_free_block == 0 ? 0 : s.largest_free_block - HEADER_BYTES;
+    return s.largest_free_block == 0 ? 0 : s.largest_free_block - HEAP_HEADER_BYTES;
 }
 
 /* A buddy heap serves a request whenever some free block is big enough. */
@@ -143,12 +142,12 @@ static size_t block_for_request(size_t size)
 {
     size_t bytes = (size_t)1 << heap_min_scale();
 
-    while (bytes - HEADER_BYTES < size)
+    while (bytes - HEAP_HEADER_BYTES < size)
         bytes *= 2;
     return bytes;
 }
 
-static size_t block_bytes_of(const void *ptr) { return ksize(ptr) + HEADER_BYTES; }
+static size_t block_bytes_of(const void *ptr) { return ksize(ptr) + HEAP_HEADER_BYTES; }
 
 /* Does one region hold all of [start, end)? */
 static bool region_holds(uintptr_t start, uintptr_t end)
@@ -171,7 +170,7 @@ static bool placed_well(struct model *m, const unsigned char *ptr, size_t size)
     if (ksize(ptr) < size)
         return fail(m, "ksize(%p) is %zu, below the %zu bytes asked for", (const void *)ptr,
                     ksize(ptr), size);
-    if (!region_holds(a - HEADER_BYTES, a + ksize(ptr)))
+    if (!region_holds(a - HEAP_HEADER_BYTES, a + ksize(ptr)))
         return fail(m, "the block at %p is not inside one region", (const void *)ptr);
     return true;
 }
@@ -234,11 +233,11 @@ static void freed_remember(struct model *m, const void *ptr)
  */
 static void freed_forget_overlaps(struct model *m, const unsigned char *ptr, size_t size)
 {
-    uintptr_t start = (uintptr_t)ptr - HEADER_BYTES, end = (uintptr_t)ptr + size;
+    uintptr_t start = (uintptr_t)ptr - HEAP_HEADER_BYTES, end = (uintptr_t)ptr + size;
 
     for (unsigned i = 0; i < MODEL_FREED_SLOTS; i++) {
-        uintptr_t header = m->freed[i] - HEADER_BYTES;
-        if (m->freed[i] != 0 && header + HEADER_BYTES > start && header < end)
+        uintptr_t header = m->freed[i] - HEAP_HEADER_BYTES;
+        if (m->freed[i] != 0 && header + HEAP_HEADER_BYTES > start && header < end)
             m->freed[i] = 0;
     }
 }
@@ -530,15 +529,15 @@ static void *outside_pointer(uint32_t choice)
         regions++;
     if (regions == 0 || !heap_region(choice % regions, &start, &end))
         return NULL;
-    size_t distance = HEADER_BYTES * (1 + (choice >> 11) % 64);
+    size_t distance = HEAP_HEADER_BYTES * (1 + (choice >> 11) % 64);
     switch ((choice >> 8) % 5) {
     case 0: header = start - distance; break;
-    case 1: header = end + distance - HEADER_BYTES; break;
+    case 1: header = end + distance - HEAP_HEADER_BYTES; break;
     case 2: header = (uintptr_t)&some_data; break;
     case 3: header = (uintptr_t)&some_stack; break;
     default: header = (choice >> 11) % 64; break;
     }
-    return region_holds(header, header + 1) ? NULL : (void *)(header + HEADER_BYTES);
+    return region_holds(header, header + 1) ? NULL : (void *)(header + HEAP_HEADER_BYTES);
 }
 
 /* A state byte that is neither free nor allocated. */
@@ -561,7 +560,7 @@ static bool damaged_free(struct model *m, uint32_t choice, enum model_route rout
 
     if (b == NULL)
         return true;
-    struct block_header *header = (struct block_header *)(b->ptr - HEADER_BYTES), saved = *header;
+    struct block_header *header = (struct block_header *)(b->ptr - HEAP_HEADER_BYTES), saved = *header;
     enum heap_status want = HEAP_CORRUPTED_HEADER;
     switch ((choice >> 8) % 5) {
     case 0: header->check ^= (uint16_t)(1u << (choice >> 11) % 16); break;
@@ -624,7 +623,7 @@ static bool blocks_disjoint(struct model *m)
 
     for (size_t i = 0; i < m->live_count; i++) {
         uintptr_t a = (uintptr_t)m->live[i].ptr;
-        spans[i] = (struct span){a - HEADER_BYTES, a + ksize(m->live[i].ptr)};
+        spans[i] = (struct span){a - HEAP_HEADER_BYTES, a + ksize(m->live[i].ptr)};
     }
     qsort(spans, m->live_count, sizeof *spans, span_order);
     for (size_t i = 1; ok && i < m->live_count; i++)

@@ -37,11 +37,11 @@ void check_violation(const char *file, int line, const char *what, uintptr_t add
 
 size_t block_bytes(unsigned scale) { return (size_t)1 << scale; }
 
-uintptr_t block_of(const void *p) { return (uintptr_t)p - HEADER_BYTES; }
+uintptr_t block_of(const void *p) { return (uintptr_t)p - HEAP_HEADER_BYTES; }
 
 struct block_header *header_of(uintptr_t block) { return (struct block_header *)block; }
 
-struct list_header *link_of(uintptr_t b) { return (struct list_header *)(b + HEADER_BYTES); }
+struct list_header *link_of(uintptr_t b) { return (struct list_header *)(b + HEAP_HEADER_BYTES); }
 
 size_t add_region(size_t offset, size_t length) { return heap_add_region(arena + offset, length); }
 
@@ -281,7 +281,7 @@ static void a_one_block_region_serves_exactly_one_allocation(void)
     CHECK_EQ(add_region(0, block_bytes(m)), block_bytes(m));
     CHECK(kmalloc(heap_scale_payload(m) + 1) == NULL);
     p = kmalloc(heap_scale_payload(m));
-    CHECK_EQ((uintptr_t)p, (uintptr_t)arena + HEADER_BYTES);
+    CHECK_EQ((uintptr_t)p, (uintptr_t)arena + HEAP_HEADER_BYTES);
     CHECK(kmalloc(1) == NULL);
     kfree(p);
     CHECK_EQ(heap_free_count(m), 1);
@@ -297,7 +297,7 @@ static void a_smallest_allocation_leaves_one_free_block_at_each_smaller_scale(vo
 
     add_region(0, block_bytes(k));
     void *p = kmalloc(1);
-    CHECK_EQ((uintptr_t)p, base + HEADER_BYTES);
+    CHECK_EQ((uintptr_t)p, base + HEAP_HEADER_BYTES);
     CHECK_EQ(heap_block_scale(p), m);
     for (unsigned s = 0; s <= HEAP_MAX_SCALE; s++)
         CHECK_EQ(heap_free_count(s), s >= m && s < k);
@@ -413,8 +413,8 @@ static void a_buddy_past_the_region_end_is_never_read(void)
 
 static void kmalloc_refuses_zero_and_impossible_sizes(void)
 {
-    static const size_t sizes[] = {0, SIZE_MAX, SIZE_MAX - HEADER_BYTES + 1, SIZE_MAX / 2 + 1,
-                                   HEAP_MAX_REQUEST + 1, ((size_t)1 << 16) - HEADER_BYTES + 1};
+    static const size_t sizes[] = {0, SIZE_MAX, SIZE_MAX - HEAP_HEADER_BYTES + 1, SIZE_MAX / 2 + 1,
+                                   HEAP_MAX_REQUEST + 1, ((size_t)1 << 16) - HEAP_HEADER_BYTES + 1};
 
     add_region(0, block_bytes(16));
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
@@ -429,7 +429,7 @@ static void kmalloc_fills_a_whole_region_block(void)
 {
     add_region(0, block_bytes(16));
     void *p = kmalloc(heap_scale_payload(16));
-    CHECK_EQ((uintptr_t)p, (uintptr_t)arena + HEADER_BYTES);
+    CHECK_EQ((uintptr_t)p, (uintptr_t)arena + HEAP_HEADER_BYTES);
     CHECK_EQ(stats_now().free_bytes, 0);
     CHECK(kmalloc(1) == NULL);
 }
@@ -576,7 +576,7 @@ static void kfree_rejects_a_free_block_that_was_never_allocated(void)
 {
     add_region(0, block_bytes(12));
     kmalloc(1);
-    CHECK_KFREE_REFUSED((void *)(first_free(11) + HEADER_BYTES), HEAP_DOUBLE_FREE);
+    CHECK_KFREE_REFUSED((void *)(first_free(11) + HEAP_HEADER_BYTES), HEAP_DOUBLE_FREE);
 }
 
 static void kfree_rejects_a_pointer_inside_a_block(void)
@@ -601,12 +601,12 @@ static void kfree_rejects_a_pointer_outside_the_heap(void)
     add_region(k, k);
     add_region(4 * k, k);
     CHECK_KFREE_REFUSED(&local, HEAP_INVALID_POINTER);
-    CHECK_KFREE_REFUSED(arena + HEADER_BYTES, HEAP_INVALID_POINTER);         /* before the first */
-    CHECK_KFREE_REFUSED(arena + 2 * k + HEADER_BYTES, HEAP_INVALID_POINTER); /* just past its end */
-    CHECK_KFREE_REFUSED(arena + 3 * k + HEADER_BYTES, HEAP_INVALID_POINTER); /* in the hole */
-    CHECK_KFREE_REFUSED(arena + 5 * k + HEADER_BYTES, HEAP_INVALID_POINTER); /* past the last */
+    CHECK_KFREE_REFUSED(arena + HEAP_HEADER_BYTES, HEAP_INVALID_POINTER);         /* before the first */
+    CHECK_KFREE_REFUSED(arena + 2 * k + HEAP_HEADER_BYTES, HEAP_INVALID_POINTER); /* just past its end */
+    CHECK_KFREE_REFUSED(arena + 3 * k + HEAP_HEADER_BYTES, HEAP_INVALID_POINTER); /* in the hole */
+    CHECK_KFREE_REFUSED(arena + 5 * k + HEAP_HEADER_BYTES, HEAP_INVALID_POINTER); /* past the last */
     CHECK_KFREE_REFUSED(arena + k, HEAP_INVALID_POINTER);   /* a region start: no header before */
-    CHECK_KFREE_REFUSED((void *)HEADER_BYTES, HEAP_INVALID_POINTER);
+    CHECK_KFREE_REFUSED((void *)HEAP_HEADER_BYTES, HEAP_INVALID_POINTER);
     CHECK_KFREE_REFUSED((void *)1, HEAP_INVALID_POINTER);
     CHECK_KFREE_REFUSED((void *)UINTPTR_MAX, HEAP_INVALID_POINTER);
 }
@@ -618,8 +618,8 @@ static void kfree_rejects_a_misaligned_pointer(void)
     unsigned char *p = kmalloc(1);      /* the second block: memory lies on both sides */
     CHECK_KFREE_REFUSED(p + 4, HEAP_INVALID_POINTER);
     CHECK_KFREE_REFUSED(p - 4, HEAP_INVALID_POINTER);
-    CHECK_KFREE_REFUSED(p + HEADER_BYTES, HEAP_INVALID_POINTER);
-    CHECK_KFREE_REFUSED(p - HEADER_BYTES, HEAP_INVALID_POINTER);
+    CHECK_KFREE_REFUSED(p + HEAP_HEADER_BYTES, HEAP_INVALID_POINTER);
+    CHECK_KFREE_REFUSED(p - HEAP_HEADER_BYTES, HEAP_INVALID_POINTER);
 }
 
 static void kfree_rejects_a_corrupted_header(void)
@@ -865,8 +865,8 @@ static void ksize_and_block_scale_describe_live_blocks_only(void)
     add_region(0, block_bytes(12));
     void *p = kmalloc(100);
     unsigned scale = heap_block_scale(p);
-    CHECK_EQ(block_bytes(scale) - HEADER_BYTES, ksize(p));
-    CHECK(ksize(p) >= 100 && block_bytes(scale - 1) < 100 + HEADER_BYTES);
+    CHECK_EQ(block_bytes(scale) - HEAP_HEADER_BYTES, ksize(p));
+    CHECK(ksize(p) >= 100 && block_bytes(scale - 1) < 100 + HEAP_HEADER_BYTES);
     CHECK_EQ(ksize(NULL), 0);
     CHECK_EQ(ksize((unsigned char *)p + 1), 0);
     CHECK_EQ(heap_block_scale(NULL), 0);

@@ -190,7 +190,7 @@ static void heap_check_survives_a_region_full_of_garbage(void)
     forbid(2 * k, k);
     for (int i = 0; i < 50; i++)
         kmalloc(1 + (size_t)i * 37);
-    for (size_t i = HEADER_BYTES; i < k; i++) {     /* keep the first header: walk into garbage */
+    for (size_t i = HEAP_HEADER_BYTES; i < k; i++) {     /* keep the first header: walk into garbage */
         seed = seed * 1103515245u + 12345u;
         region[i] = (unsigned char)(seed >> 16);
     }
@@ -399,13 +399,13 @@ static void heap_free_count_is_zero_for_scales_that_do_not_exist(void)
 static void the_smallest_block_holds_a_header_a_link_and_one_byte(void)
 {
     unsigned m = heap_min_scale();
-    size_t needed = sizeof(struct block_header) + sizeof(struct list_header);
+    size_t needed = HEAP_HEADER_BYTES + sizeof(struct list_header);
 
     CHECK(block_bytes(m) >= needed);
     CHECK(block_bytes(m - 1) < needed);
     CHECK(heap_scale_payload(m) >= 1);
     CHECK_EQ(heap_scale_payload(m - 1), 0);
-    CHECK_EQ(heap_scale_payload(HEAP_MAX_SCALE), block_bytes(HEAP_MAX_SCALE) - HEADER_BYTES);
+    CHECK_EQ(heap_scale_payload(HEAP_MAX_SCALE), block_bytes(HEAP_MAX_SCALE) - HEAP_HEADER_BYTES);
     CHECK_EQ(heap_scale_payload(HEAP_MAX_SCALE + 1), 0);
     CHECK_EQ(sizeof(struct block_header) % HEAP_ALIGNMENT, 0);
 }
