@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#include "fixtures.h"
 
 unsigned char *arena;
 /* ---- checks on top of the framework (tests/lib/check.h) ----------------------- */

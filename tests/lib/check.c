@@ -37,6 +37,7 @@ void check_run(const struct test *tests, size_t count, void (*before)(void), voi
             printf("FAIL %s\n", tests[i].name);
             (*failed)++;
         } else {
+            printf("ok   %s\n", tests[i].name);
             (*passed)++;
         }
     }

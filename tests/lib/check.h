@@ -1,9 +1,10 @@
 /*
  * check.h - the tiny test framework of the host unit tests (tests/heap,
- * tests/memmap). A test is a function; a failed CHECK prints file:line and
- * the expression, and the test goes on to its end. check_run runs a table of
- * tests, prints "FAIL name" for each that had a failed check, and counts.
- * The caller prints the final "N passed, N failed".
+ * tests/memmap, tests/framebuffer). A test is a function; a failed CHECK
+ * prints file:line and the expression, and the test goes on to its end.
+ * check_run runs a table of tests, prints "ok   name" or "FAIL name" for
+ * each (the marker every suite uses), and counts. The caller prints the
+ * final "N passed, N failed".
  */
 #ifndef SHOMPOS_TESTS_LIB_CHECK_H
 #define SHOMPOS_TESTS_LIB_CHECK_H

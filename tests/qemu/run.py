@@ -5,7 +5,7 @@ each module given, in the order the module defines them.
 
     python3 tests/qemu/run.py test_boot [--iso build/shompos.iso] [-k memory_map]
 
-One line per test, "PASS name" or "FAIL name: reason" (then where it failed
+One line per test, "ok   name" or "FAIL name: reason" (then where it failed
 and the end of each machine's serial log), and last "N passed, N failed";
 the exit status is 1 when a test failed or none ran. A test is a plain
 function: it fails by raising (assert, qemu.MachineError), it passes by
@@ -71,7 +71,7 @@ def run_test(name, function):
     finally:
         for machine in qemu.started_machines:
             machine.close()         # a test that forgot `with` leaves no QEMU behind
-    print('PASS %s' % name)
+    print('ok   %s' % name)
     return True
 
 

@@ -1,10 +1,10 @@
 /*
- * check.h - the shared fixtures of the heap's host unit tests (unit.c,
+ * fixtures.h - the shared fixtures of the heap's host unit tests (unit.c,
  * unit_check.c), on top of the framework in tests/lib/check.h. No timing,
  * no randomness beyond a fixed seed.
  */
-#ifndef SHOMPOS_TESTS_HEAP_CHECK_H
-#define SHOMPOS_TESTS_HEAP_CHECK_H
+#ifndef SHOMPOS_TESTS_HEAP_FIXTURES_H
+#define SHOMPOS_TESTS_HEAP_FIXTURES_H
 
 #include <stddef.h>
 #include <stdint.h>
