@@ -27,9 +27,6 @@ bool input_push(uint16_t key);
 /* Next key, or KEY_NONE when the queue is empty. */
 uint16_t input_pop(void);
 
-/* Keys dropped because the queue was full. */
-unsigned input_dropped(void);
-
 /* A short name for a key: "a", "F5", "up", "space". */
 const char *input_key_name(uint16_t key);
 

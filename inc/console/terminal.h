@@ -24,7 +24,6 @@ uint8_t terminal_colour(void);
 
 /* Write to the scrolling region and to serial. Handles \n, \r, \t and \b. */
 void terminal_putchar(char c);
-void terminal_write(const char *s, size_t length);
 
 /* Draw a cell outside the scrolling text (screen only, not serial). */
 void terminal_draw(unsigned column, unsigned row, unsigned char ch, uint8_t colour);

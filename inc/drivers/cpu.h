@@ -10,9 +10,6 @@
 static inline void cpu_disable_interrupts(void) { __asm__ volatile("cli" ::: "memory"); }
 static inline void cpu_enable_interrupts(void)  { __asm__ volatile("sti" ::: "memory"); }
 
-/* Sleep until an interrupt arrives (interrupts must be enabled to wake). */
-static inline void cpu_halt(void) { __asm__ volatile("hlt" ::: "memory"); }
-
 /*
  * Enable interrupts and halt as one step: STI takes effect after the next
  * instruction, so no interrupt can slip in between and be missed.

@@ -13,7 +13,6 @@ void *memcpy(void *dest, const void *src, size_t count);
 void *memmove(void *dest, const void *src, size_t count);
 int memcmp(const void *a, const void *b, size_t count);
 size_t strlen(const char *s);
-int strcmp(const char *a, const char *b);
 int strncmp(const char *a, const char *b, size_t count);
 
 #endif

@@ -11,14 +11,11 @@ _Static_assert((INPUT_QUEUE_SIZE & (INPUT_QUEUE_SIZE - 1)) == 0, "queue size mus
 
 static uint16_t queue[INPUT_QUEUE_SIZE];
 static volatile unsigned head, tail;    /* free-running; head - tail keys are waiting */
-static unsigned dropped;
 
 bool input_push(uint16_t key)
 {
-    if (head - tail == INPUT_QUEUE_SIZE) {
-        dropped++;
+    if (head - tail == INPUT_QUEUE_SIZE)
         return false;
-    }
     queue[head % INPUT_QUEUE_SIZE] = key;
     head = head + 1;
     return true;
@@ -31,11 +28,6 @@ uint16_t input_pop(void)
     uint16_t key = queue[tail % INPUT_QUEUE_SIZE];
     tail = tail + 1;
     return key;
-}
-
-unsigned input_dropped(void)
-{
-    return dropped;
 }
 
 static const char *const special_names[] = {

@@ -99,17 +99,6 @@ void terminal_putchar(char c)
     screen->cursor(column, row);
 }
 
-void terminal_write(const char *s, size_t length)
-{
-    for (size_t i = 0; i < length; i++) {
-        serial_putchar(s[i]);
-        if (screen != NULL)
-            terminal_screen_putchar(s[i]);
-    }
-    if (screen != NULL)
-        screen->cursor(column, row);
-}
-
 void terminal_draw(unsigned c, unsigned r, unsigned char ch, uint8_t cell_colour)
 {
     if (screen != NULL && c < screen->columns && r < screen->rows)

@@ -1,5 +1,5 @@
 /*
- * string.c - memset, memcpy, memmove, memcmp, strlen, strcmp, strncmp as
+ * string.c - memset, memcpy, memmove, memcmp, strlen and strncmp as
  * ISO C11 section 7.24 defines them. Byte at a time: simple and correct,
  * not tuned for speed.
  */
@@ -50,13 +50,6 @@ size_t strlen(const char *s)
     while (s[length])
         length++;
     return length;
-}
-
-int strcmp(const char *a, const char *b)
-{
-    while (*a && *a == *b)
-        a++, b++;
-    return (unsigned char)*a - (unsigned char)*b;
 }
 
 int strncmp(const char *a, const char *b, size_t count)

@@ -18,7 +18,6 @@ from qemu import Machine
 DEMO_SCALES = range(4, 10)              # keys 4-9
 ALLOCATE_KEYS = '456789'
 STACK_CAPACITY = 16                     # DEMO_STACK_CAPACITY in inc/demo/blocks.h
-SCROLL_TOP = 6
 PANEL_ROWS = range(1, 5)                # picture rows; row 5 is the legend
 PANEL_CELL_BYTES = 16                   # 2^heap_min_scale() on i686
 PANEL_LABEL = re.compile(r'^0x([0-9a-f]{8}) ')
