@@ -59,7 +59,7 @@ C_SOURCES   := $(shell find src -name '*.c' | sort)
 ASM_SOURCES := $(shell find boot -name '*.S' | sort)
 OBJECTS     := $(ASM_SOURCES:%.S=$(OBJ)/%.o) $(C_SOURCES:%.c=$(OBJ)/%.o)
 
-.PHONY: all kernel iso run run-nox debug test clean deps check-tools help
+.PHONY: all kernel iso run run-nox debug test clean deps check-tools check-layers help
 .DEFAULT_GOAL := all
 
 all: iso
@@ -136,7 +136,12 @@ check-tools:
 # ---- tests ---------------------------------------------------------------------
 # Each tests/*/*.mk adds make targets to TEST_SUITES; each suite ends with
 # a line "N passed, N failed", and scripts/run-tests.sh adds them up.
-TEST_SUITES :=
+TEST_SUITES := check-layers
+
+# Includes go only downwards: lib < boot < cpu < drivers < console < memory
+# < selftest < demo < kernel.c (scripts/check-layers.py).
+check-layers:
+	@python3 scripts/check-layers.py
 
 # Kernel C compiled for this machine by the host tests, with AddressSanitizer
 # and UndefinedBehaviorSanitizer stopping at the first error.

@@ -5,17 +5,19 @@
  */
 #include <stdint.h>
 #include "boot/multiboot.h"
-#include "console/display.h"
+#include "console/exception_report.h"
 #include "console/input.h"
 #include "console/kprintf.h"
 #include "console/terminal.h"
+#include "cpu/cpu.h"
+#include "cpu/exceptions.h"
 #include "cpu/gdt.h"
 #include "cpu/idt.h"
+#include "cpu/pic.h"
 #include "demo/demo.h"
-#include "drivers/cpu.h"
+#include "drivers/display.h"
 #include "drivers/framebuffer.h"
 #include "drivers/keyboard.h"
-#include "drivers/pic.h"
 #include "drivers/qemu_exit.h"
 #include "drivers/serial.h"
 #include "drivers/vga_text.h"
@@ -152,9 +154,12 @@ void kernel_main(uint32_t magic, const struct multiboot_info *info)
     }
     gdt_init();                                     /* flat code and data segments */
     pic_init(IDT_IRQ_BASE);                         /* IRQ 0-15 to vectors 32-47 */
+    exception_on_report(exception_report);          /* exception reports on the console */
     idt_init();                                     /* exceptions and IRQs */
-    keyboard_init();                                /* PS/2, IRQ 1 */
-    serial_enable_input(on_serial_byte);            /* COM1 bytes as keys, IRQ 4 */
+    keyboard_init(input_push);                      /* PS/2 keys into the key queue */
+    irq_install(KEYBOARD_IRQ, keyboard_interrupt);  /* ... on IRQ 1 */
+    serial_enable_input(on_serial_byte);            /* COM1 bytes as keys */
+    irq_install(SERIAL_IRQ, serial_interrupt);      /* ... on IRQ 4 */
     print_banner(info);                             /* version, loader, memory map */
     memmap_fill_heap(info);                         /* usable RAM into the heap */
     heap_on_refusal(report_refused_free);

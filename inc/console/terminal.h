@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "console/display.h"
+#include "drivers/display.h"
 
 /* Start on a display (NULL: serial only). Clears the screen once. */
 void terminal_init(const struct display *display);

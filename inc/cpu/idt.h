@@ -20,11 +20,12 @@ struct interrupt_frame {
     uint32_t eip, cs, eflags;                                   /* pushed by the CPU */
 };
 
-typedef void (*irq_handler)(struct interrupt_frame *frame);
+/* A device's interrupt handler: it talks to its device; the end of interrupt is idt.c's. */
+typedef void (*irq_handler)(void);
 
 void idt_init(void);
 
-/* Route IRQ line irq (0-15) to handler; the PIC line is unmasked. */
+/* Route IRQ line irq (0-15) to handler; the PIC line is unmasked. kernel_main wires them. */
 void irq_install(unsigned irq, irq_handler handler);
 
 /* Called by boot/cpu.S for every interrupt. */

@@ -7,7 +7,7 @@
 #define SHOMPOS_DRIVERS_FRAMEBUFFER_H
 
 #include "boot/multiboot.h"
-#include "console/display.h"
+#include "drivers/display.h"
 
 /* Largest cell grid drawn: 240x135 cells is 1920x2160 pixels. A wider or
    taller framebuffer shows the grid in its top-left corner. */

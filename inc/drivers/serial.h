@@ -12,7 +12,16 @@ bool serial_init(void);
 
 void serial_putchar(char c);
 
-/* Deliver each received byte to on_byte (called from the IRQ 4 handler). */
+#define SERIAL_IRQ 4            /* COM1's PIC line */
+
+/*
+ * Have the UART interrupt on each received byte, which serial_interrupt
+ * hands to on_byte. Install serial_interrupt on SERIAL_IRQ. Does nothing
+ * when no UART answered serial_init.
+ */
 void serial_enable_input(void (*on_byte)(char c));
+
+/* The IRQ 4 handler: every byte received goes to on_byte (nothing before input is on). */
+void serial_interrupt(void);
 
 #endif

@@ -4,7 +4,7 @@
 #ifndef SHOMPOS_DRIVERS_VGA_TEXT_H
 #define SHOMPOS_DRIVERS_VGA_TEXT_H
 
-#include "console/display.h"
+#include "drivers/display.h"
 
 const struct display *vga_text_display(void);
 

@@ -12,13 +12,12 @@ _Static_assert((INPUT_QUEUE_SIZE & (INPUT_QUEUE_SIZE - 1)) == 0, "queue size mus
 static uint16_t queue[INPUT_QUEUE_SIZE];
 static volatile unsigned head, tail;    /* free-running; head - tail keys are waiting */
 
-bool input_push(uint16_t key)
+void input_push(uint16_t key)
 {
     if (head - tail == INPUT_QUEUE_SIZE)
-        return false;
+        return;                 /* full: the oldest unread keys win */
     queue[head % INPUT_QUEUE_SIZE] = key;
     head = head + 1;
-    return true;
 }
 
 uint16_t input_pop(void)

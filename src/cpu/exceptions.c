@@ -1,15 +1,14 @@
 /*
- * exceptions.c - report CPU exceptions (Intel SDM volume 3, table 6-1).
- * Each report names the exception and shows the error code, EIP, CS,
- * EFLAGS and the general registers. Unless a fixup covers the faulting
- * instruction the kernel then halts with interrupts off: a hlt loop, so the
- * report stays readable and the machine neither reboots nor triple-faults.
+ * exceptions.c - handle CPU exceptions (Intel SDM volume 3, table 6-1):
+ * name them, have the report printed through the exception_on_report hook,
+ * then recover if a fixup covers the faulting instruction or else halt with
+ * interrupts off: a hlt loop, so the report stays readable and the machine
+ * neither reboots nor triple-faults. No printing here: cpu/ sits below the
+ * console.
  */
 #include <stddef.h>
 #include "cpu/exceptions.h"
-#include "console/kprintf.h"
-#include "console/terminal.h"
-#include "drivers/cpu.h"
+#include "cpu/cpu.h"
 
 static const char *const exception_names[IDT_EXCEPTIONS] = {
     [0] = "divide error (#DE)",          [1] = "debug (#DB)",
@@ -29,6 +28,7 @@ static const char *const exception_names[IDT_EXCEPTIONS] = {
 #define MAX_FIXUPS 4
 static struct exception_fixup fixups[MAX_FIXUPS];
 static unsigned fixup_count;
+static exception_report_fn reporter;
 
 const char *exception_name(unsigned vector)
 {
@@ -45,6 +45,11 @@ int exception_register_fixup(const struct exception_fixup *fixup)
     return 0;
 }
 
+void exception_on_report(exception_report_fn report)
+{
+    reporter = report;
+}
+
 static const struct exception_fixup *exception_find_fixup(const struct interrupt_frame *frame)
 {
     for (unsigned i = 0; i < fixup_count; i++)
@@ -53,31 +58,13 @@ static const struct exception_fixup *exception_find_fixup(const struct interrupt
     return NULL;
 }
 
-static void exception_report(const struct interrupt_frame *frame)
-{
-    terminal_set_colour(COLOUR(COLOUR_WHITE, COLOUR_RED));
-    kprintf("EXCEPTION %u: %s\n", frame->vector, exception_name(frame->vector));
-    terminal_set_colour(COLOUR(COLOUR_LIGHT_RED, COLOUR_BLACK));
-    kprintf("  error code 0x%08x  eip 0x%08x  cs 0x%04x  eflags 0x%08x\n",
-            frame->error_code, frame->eip, frame->cs, frame->eflags);
-    kprintf("  eax 0x%08x  ebx 0x%08x  ecx 0x%08x  edx 0x%08x\n",
-            frame->eax, frame->ebx, frame->ecx, frame->edx);
-    /* PUSHA saved ESP after the CPU and the stub pushed five words. */
-    kprintf("  esi 0x%08x  edi 0x%08x  ebp 0x%08x  esp 0x%08x\n",
-            frame->esi, frame->edi, frame->ebp, frame->esp_at_entry + 20);
-}
-
 void exception_handle(struct interrupt_frame *frame)
 {
-    uint8_t colour = terminal_colour();
     const struct exception_fixup *fixup = exception_find_fixup(frame);
 
-    exception_report(frame);
-    if (fixup == NULL) {
-        kprintf("halted.\n");
+    if (reporter != NULL)
+        reporter(frame, fixup);
+    if (fixup == NULL)
         cpu_stop();
-    }
-    terminal_set_colour(colour);
-    kprintf("recovered: %s\n", fixup->what);
     frame->eip = fixup->resume_eip;
 }

@@ -8,7 +8,7 @@
 #include "cpu/idt.h"
 #include "cpu/gdt.h"
 #include "cpu/exceptions.h"
-#include "drivers/pic.h"
+#include "cpu/pic.h"          /* the 8259A: spurious IRQs and end of interrupt */
 
 struct idt_entry {
     uint16_t offset_low;
@@ -65,7 +65,7 @@ static void irq_dispatch(struct interrupt_frame *frame)
     if (pic_is_spurious(irq))
         return;     /* no end-of-interrupt for a spurious IRQ 7 or 15 */
     if (irq_handlers[irq] != NULL)
-        irq_handlers[irq](frame);
+        irq_handlers[irq]();
     pic_end_of_interrupt(irq);
 }
 

@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include "demo/actions.h"
 #include "console/kprintf.h"
-#include "drivers/cpu.h"
+#include "cpu/cpu.h"
 #include "memory/heap.h"
 
 #define BENCH_PAIRS        100000   /* kmalloc then kfree at once */

@@ -3,22 +3,19 @@
  * controller translates every keyboard to by default (OSDev "PS/2
  * Keyboard", "8042 PS/2 Controller"). It tracks shift and caps lock, drops
  * key releases, and decodes or skips the E0- and E1-prefixed sequences.
- * The IRQ handler only queues keys; it never prints. No LEDs, no keymaps
+ * The IRQ handler only hands keys on; it never prints. No LEDs, no keymaps
  * other than US, no mouse.
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stddef.h>
 #include "drivers/keyboard.h"
-#include "drivers/port.h"
-#include "console/input.h"
-#include "cpu/idt.h"
+#include "cpu/port.h"
 
 #define PS2_DATA   0x60         /* read: a byte from the keyboard */
 #define PS2_STATUS 0x64
 #define   PS2_OUTPUT_FULL 0x01  /*   a byte waits in PS2_DATA */
 #define   PS2_FROM_MOUSE  0x20  /*   ... and it came from the second port */
-
-#define KEYBOARD_IRQ 1
 
 #define SCAN_RELEASE      0x80  /* set on the make code when a key goes up */
 #define SCAN_EXTENDED     0xE0  /* next byte is an extended key */
@@ -73,6 +70,7 @@ static uint16_t scancode_extended(uint8_t code)
 
 static bool left_shift, right_shift, caps_lock, extended;
 static unsigned pause_bytes_left;
+static void (*keyboard_on_key)(uint16_t key);
 
 static bool is_letter(uint16_t key)
 {
@@ -123,33 +121,32 @@ static void keyboard_handle_byte(uint8_t byte)
 
     if (was_extended) {
         if (!released && scancode_extended(code) != KEY_NONE)
-            input_push(scancode_extended(code));
+            keyboard_on_key(scancode_extended(code));
         return;
     }
     if (keyboard_track_modifiers(code, released) || released)
         return;
     uint16_t key = keyboard_translate(code);
     if (key != KEY_NONE)
-        input_push(key);
+        keyboard_on_key(key);
 }
 
-static void keyboard_interrupt(struct interrupt_frame *frame)
+void keyboard_interrupt(void)
 {
-    (void)frame;
     uint8_t status = inb(PS2_STATUS);
 
     if (!(status & PS2_OUTPUT_FULL))
         return;                     /* nothing there: a stray interrupt */
     uint8_t byte = inb(PS2_DATA);
-    if (!(status & PS2_FROM_MOUSE))
+    if (!(status & PS2_FROM_MOUSE) && keyboard_on_key != NULL)
         keyboard_handle_byte(byte);
 }
 
 #define FLUSH_LIMIT 64             /* the controller buffers at most a few bytes */
 
-void keyboard_init(void)
+void keyboard_init(void (*on_key)(uint16_t key))
 {
     for (unsigned i = 0; i < FLUSH_LIMIT && (inb(PS2_STATUS) & PS2_OUTPUT_FULL); i++)
         (void)inb(PS2_DATA);        /* a stale byte would arrive as a key */
-    irq_install(KEYBOARD_IRQ, keyboard_interrupt);
+    keyboard_on_key = on_key;
 }

@@ -4,7 +4,7 @@
  * approach). Harmless on real hardware, where nothing listens at 0xF4.
  */
 #include "drivers/qemu_exit.h"
-#include "drivers/port.h"
+#include "cpu/port.h"
 
 #define DEBUG_EXIT_PORT 0xF4
 

@@ -1,14 +1,14 @@
 /*
- * serial.c - a polled 16550 UART driver for COM1 (National Semiconductor
- * PC16550D datasheet; OSDev "Serial Ports"). Output waits for the transmit
- * holding register; input arrives by interrupt (IRQ 4). No FIFO tuning,
- * no flow control, no other ports.
+ * serial.c - a 16550 UART driver for COM1 (National Semiconductor PC16550D
+ * datasheet; OSDev "Serial Ports"). Output is polled: each byte waits for
+ * the transmit holding register to empty. Input is interrupt-driven: the
+ * IRQ 4 handler hands each received byte on. No FIFO tuning, no flow
+ * control, no other ports.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include "drivers/serial.h"
-#include "drivers/port.h"
-#include "cpu/idt.h"
+#include "cpu/port.h"
 
 #define COM1 0x3F8
 #define UART_DATA          (COM1 + 0)   /* read: received byte; write: byte to send */
@@ -22,7 +22,6 @@
 #define   LSR_DATA_READY     0x01
 #define   LSR_TRANSMIT_EMPTY 0x20
 
-#define COM1_IRQ 4
 #define BAUD_DIVISOR 1                  /* 115200 / 1 */
 
 static bool serial_present;
@@ -60,14 +59,13 @@ void serial_putchar(char c)
     outb(UART_DATA, (uint8_t)c);
 }
 
-static void serial_interrupt(struct interrupt_frame *frame)
+/* Nothing to do until input is on: with no UART, LSR reads 0xFF and would never drain. */
+void serial_interrupt(void)
 {
-    (void)frame;
-    while (inb(UART_LINE_STATUS) & LSR_DATA_READY) {
-        char c = (char)inb(UART_DATA);
-        if (serial_on_byte != NULL)
-            serial_on_byte(c);
-    }
+    if (serial_on_byte == NULL)
+        return;
+    while (inb(UART_LINE_STATUS) & LSR_DATA_READY)
+        serial_on_byte((char)inb(UART_DATA));
 }
 
 void serial_enable_input(void (*on_byte)(char c))
@@ -75,6 +73,5 @@ void serial_enable_input(void (*on_byte)(char c))
     if (!serial_present)
         return;
     serial_on_byte = on_byte;
-    irq_install(COM1_IRQ, serial_interrupt);
     outb(UART_INTERRUPTS, 0x01);        /* interrupt when a byte arrives */
 }

@@ -7,7 +7,7 @@
  */
 #include <stdint.h>
 #include "drivers/vga_text.h"
-#include "drivers/port.h"
+#include "cpu/port.h"
 
 #define VGA_COLUMNS 80
 #define VGA_ROWS    25

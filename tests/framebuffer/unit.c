@@ -16,7 +16,7 @@
 
 #include "../lib/check.h"
 #include "boot/multiboot.h"
-#include "console/display.h"
+#include "drivers/display.h"
 #include "drivers/font8x16.h"
 #include "drivers/framebuffer.h"
 

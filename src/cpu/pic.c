@@ -5,8 +5,8 @@
  * No APIC: ShompOS is a single-CPU kernel.
  */
 #include <stdint.h>
-#include "drivers/pic.h"
-#include "drivers/port.h"
+#include "cpu/pic.h"
+#include "cpu/port.h"
 
 #define PIC1_COMMAND 0x20       /* master: IRQ 0-7 */
 #define PIC1_DATA    0x21       /*   interrupt mask register */

@@ -1,9 +1,10 @@
 /*
- * port.h - x86 I/O port access (IN and OUT instructions).
- * Only drivers include this: the rest of the kernel never touches ports.
+ * port.h - x86 I/O port access (the IN and OUT instructions). Only the
+ * code that drives hardware includes this: src/drivers/ and the interrupt
+ * controller in src/cpu/pic.c. The rest of the kernel never touches ports.
  */
-#ifndef SHOMPOS_DRIVERS_PORT_H
-#define SHOMPOS_DRIVERS_PORT_H
+#ifndef SHOMPOS_CPU_PORT_H
+#define SHOMPOS_CPU_PORT_H
 
 #include <stdint.h>
 

@@ -1,8 +1,10 @@
 /*
- * pic.h - the two 8259A programmable interrupt controllers of the PC.
+ * pic.h - the two 8259A programmable interrupt controllers of the PC. They
+ * sit with the CPU code because the IRQ dispatch (cpu/idt.c) needs them for
+ * every interrupt; devices never talk to them.
  */
-#ifndef SHOMPOS_DRIVERS_PIC_H
-#define SHOMPOS_DRIVERS_PIC_H
+#ifndef SHOMPOS_CPU_PIC_H
+#define SHOMPOS_CPU_PIC_H
 
 #include <stdbool.h>
 

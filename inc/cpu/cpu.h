@@ -1,9 +1,10 @@
 /*
  * cpu.h - single instructions that control the processor: interrupts on
  * and off, halting until the next interrupt, and the time-stamp counter.
+ * (I/O port instructions are in cpu/port.h.)
  */
-#ifndef SHOMPOS_DRIVERS_CPU_H
-#define SHOMPOS_DRIVERS_CPU_H
+#ifndef SHOMPOS_CPU_CPU_H
+#define SHOMPOS_CPU_CPU_H
 
 #include <stdint.h>
 

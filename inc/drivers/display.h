@@ -1,12 +1,12 @@
 /*
- * display.h - what a screen back end offers the terminal: a grid of
- * character cells, each with a VGA colour attribute (foreground in the low
- * four bits, background in the high four). Two back ends implement it:
- * VGA text mode (drivers/vga_text.c) and a linear framebuffer drawing an
- * 8x16 font (drivers/framebuffer.c).
+ * display.h - what a screen back end offers the terminal (console/): a
+ * grid of character cells, each with a VGA colour attribute (foreground in
+ * the low four bits, background in the high four). Two back ends implement
+ * it: VGA text mode (drivers/vga_text.c) and a linear framebuffer drawing
+ * an 8x16 font (drivers/framebuffer.c).
  */
-#ifndef SHOMPOS_CONSOLE_DISPLAY_H
-#define SHOMPOS_CONSOLE_DISPLAY_H
+#ifndef SHOMPOS_DRIVERS_DISPLAY_H
+#define SHOMPOS_DRIVERS_DISPLAY_H
 
 #include <stdint.h>
 
