@@ -10,13 +10,15 @@ is boot, src/kernel.c is kernel. Layers, lowest first:
     lib < boot < cpu < drivers < console < memory < selftest < demo < kernel
 
 A file may include headers of its own layer and of layers below it, never
-above. Three checks, each printed as "ok   ..." or "FAIL ...", with one line
+above. Four checks, each printed as "ok   ..." or "FAIL ...", with one line
 per offending file and include, then "N passed, N failed":
 
   1. every kernel file and every header it includes lies in a layer;
   2. no #include goes upwards;
   3. no chain of #includes comes back to where it started, from file to
      file or from folder to folder;
+  4. only the boot-info module and kernel.c include boot/multiboot.h: the
+     rest of the kernel reads the boot information from struct boot_info.
 
 Only quoted includes ("dir/file.h") are the kernel's own; <...> are the
 compiler's. Tests (tests/) may include anything and are not checked.
@@ -182,6 +184,8 @@ CHECKS = [
     ('every kernel file and every header it includes lies in a layer', check_every_file_in_a_layer),
     ('no #include goes upwards (%s)' % ' < '.join(LAYERS), check_no_include_upwards),
     ('no chain of #includes comes back to its start', check_no_cycle),
+    ('only %s include boot/multiboot.h' % ' and '.join(sorted(PRIVATE_HEADERS['boot/multiboot.h'])),
+     check_private_headers),
 ]
 
 

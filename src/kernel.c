@@ -3,7 +3,9 @@
  * per line. The hardware is set up in the order each step needs the one
  * before: output first, so that anything going wrong later can be seen.
  */
+#include <stdbool.h>
 #include <stdint.h>
+#include "boot/bootinfo.h"
 #include "boot/multiboot.h"
 #include "console/exception_report.h"
 #include "console/input.h"
@@ -21,58 +23,64 @@
 #include "drivers/qemu_exit.h"
 #include "drivers/serial.h"
 #include "drivers/vga_text.h"
-#include "lib/string.h"
 #include "memory/heap.h"
 #include "memory/memmap.h"
 #include "memory/selftest.h"
 
 #define SHOMPOS_VERSION "0.1.0"
 
-static const char *multiboot_string(const struct multiboot_info *info, uint32_t flag, uint32_t address)
-{
-    return (info->flags & flag) && address != 0 ? (const char *)(uintptr_t)address : "(not given)";
-}
-
-/* Is there VGA text memory? Under UEFI, 0xB8000 reads back 0xFF and keeps no writes. */
-static int vga_text_present(void)
-{
-    volatile uint16_t *cell = (volatile uint16_t *)0xB8000;
-    uint16_t saved = *cell;
-
-    *cell = 0x0753;
-    int present = *cell == 0x0753;
-    *cell = saved;
-    return present;
-}
+static struct boot_info boot;       /* what GRUB told us, copied before anything else */
 
 /* A framebuffer when GRUB gave one (UEFI), else VGA text, else none (serial only). */
-static const struct display *choose_display(uint32_t magic, const struct multiboot_info *info)
+static const struct display *choose_display(const struct boot_info *info)
 {
     const struct display *display = NULL;
 
-    if (magic == MULTIBOOT_BOOTLOADER_MAGIC)
-        display = framebuffer_display_init(info);
+    if (info->has_framebuffer)
+        display = framebuffer_display_init(&info->framebuffer);
     if (display == NULL && vga_text_present())
         display = vga_text_display();
     return display;
 }
 
-static void print_banner(const struct multiboot_info *info)
+/* "label: text", or "(not given)", or `empty` for "", with a note when boot info cut it. */
+static void print_boot_string(const char *label, const struct boot_string *string, const char *empty)
 {
-    const struct display *display = terminal_display();
+    if (!string->given)
+        kprintf("%s: (not given)\n", label);
+    else if (string->length >= sizeof(string->text))
+        kprintf("%s: %s (cut to %zu of %zu bytes)\n", label, string->text,
+                sizeof(string->text) - 1, string->length);
+    else
+        kprintf("%s: %s\n", label, string->length > 0 ? string->text : empty);
+}
 
-    kprintf("ShompOS " SHOMPOS_VERSION ": a buddy heap kernel for i686\n");
-    kprintf("bootloader: %s\n", multiboot_string(info, MULTIBOOT_INFO_LOADER_NAME, info->boot_loader_name));
-    const char *command_line = multiboot_string(info, MULTIBOOT_INFO_CMDLINE, info->cmdline);
-    kprintf("command line: %s\n", *command_line != '\0' ? command_line : "(empty)");
+static void print_display(const struct display *display, const struct boot_framebuffer *mode)
+{
     if (display == NULL)
         kprintf("display: none (serial console only)\n");
     else if (display == vga_text_display())
         kprintf("display: %s %ux%u\n", display->name, display->columns, display->rows);
     else
-        kprintf("display: %s %ux%ux%u (%ux%u cells)\n", display->name, info->framebuffer_width,
-                info->framebuffer_height, info->framebuffer_bpp, display->columns, display->rows);
+        kprintf("display: %s %ux%ux%u (%ux%u cells)\n", display->name, mode->width,
+                mode->height, mode->bpp, display->columns, display->rows);
+}
+
+static void print_banner(const struct boot_info *info)
+{
+    kprintf("ShompOS " SHOMPOS_VERSION ": a buddy heap kernel for i686\n");
+    print_boot_string("bootloader", &info->loader_name, "");
+    print_boot_string("command line", &info->command_line, "(empty)");
+    print_display(terminal_display(), &info->framebuffer);
     memmap_print(info);
+}
+
+/* Without Multiboot there is no memory map and no heap: say so on whatever display there is. */
+static void __attribute__((noreturn)) refuse_to_start(uint32_t magic)
+{
+    kprintf("ShompOS must be started by a Multiboot loader such as GRUB "
+            "(EAX was 0x%08x, not 0x%08x). Halted.\n", magic, MULTIBOOT_BOOTLOADER_MAGIC);
+    cpu_stop();
 }
 
 /* kfree's refusals: one line naming the pointer, the reason and who called kfree. */
@@ -89,19 +97,6 @@ static void print_heap_summary(void)
     heap_get_stats(&stats);
     kprintf("heap: %zu KiB in %u region%s, largest free block %zu KiB\n", stats.managed_bytes / 1024,
             stats.regions, stats.regions == 1 ? "" : "s", stats.largest_free_block / 1024);
-}
-
-/* Does the command line contain word (space separated)? */
-static int command_line_has(const struct multiboot_info *info, const char *word)
-{
-    const char *s = multiboot_string(info, MULTIBOOT_INFO_CMDLINE, info->cmdline);
-    size_t length = strlen(word);
-
-    for (; *s != '\0'; s++)
-        if ((s[length] == ' ' || s[length] == '\0') && strncmp(s, word, length) == 0 &&
-            (s == (const char *)(uintptr_t)info->cmdline || s[-1] == ' '))
-            return 1;
-    return 0;
 }
 
 static void run_selftest(void)
@@ -144,14 +139,12 @@ static void __attribute__((noreturn)) main_loop(void)
 
 void kernel_main(uint32_t magic, const struct multiboot_info *info)
 {
+    bool multiboot = bootinfo_copy(&boot, magic, info);  /* GRUB's information, read once */
     serial_init();                                  /* COM1: a copy of all output */
-    terminal_init(choose_display(magic, info));     /* framebuffer or VGA text */
+    terminal_init(choose_display(&boot));           /* framebuffer or VGA text */
     demo_reserve_screen();                          /* status line and panel rows */
-    if (magic != MULTIBOOT_BOOTLOADER_MAGIC) {
-        kprintf("ShompOS must be started by a Multiboot loader such as GRUB "
-                "(EAX was 0x%08x, not 0x%08x). Halted.\n", magic, MULTIBOOT_BOOTLOADER_MAGIC);
-        cpu_stop();
-    }
+    if (!multiboot)
+        refuse_to_start(magic);
     gdt_init();                                     /* flat code and data segments */
     pic_init(IDT_IRQ_BASE);                         /* IRQ 0-15 to vectors 32-47 */
     exception_on_report(exception_report);          /* exception reports on the console */
@@ -160,12 +153,12 @@ void kernel_main(uint32_t magic, const struct multiboot_info *info)
     irq_install(KEYBOARD_IRQ, keyboard_interrupt);  /* ... on IRQ 1 */
     serial_enable_input(on_serial_byte);            /* COM1 bytes as keys */
     irq_install(SERIAL_IRQ, serial_interrupt);      /* ... on IRQ 4 */
-    print_banner(info);                             /* version, loader, memory map */
-    memmap_fill_heap(info);                         /* usable RAM into the heap */
+    print_banner(&boot);                            /* version, loader, memory map */
+    memmap_fill_heap(&boot);                        /* usable RAM into the heap */
     heap_on_refusal(report_refused_free);
     print_heap_summary();
-    if (command_line_has(info, "selftest"))
+    if (bootinfo_has_word(&boot, "selftest"))
         run_selftest();
-    demo_init(info);                                /* status line, panel, prompt */
+    demo_init(&boot);                               /* status line, panel, prompt */
     main_loop();
 }

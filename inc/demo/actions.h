@@ -6,15 +6,15 @@
 #ifndef SHOMPOS_DEMO_ACTIONS_H
 #define SHOMPOS_DEMO_ACTIONS_H
 
-#include "boot/multiboot.h"
+#include "boot/bootinfo.h"
 
 /* actions.c: keys 4-9, r t y u i o and f. */
 void demo_allocate(unsigned scale);
 void demo_free(unsigned scale);
 void demo_free_all(unsigned unused);
 
-/* report.c: keys p, s, c and m. demo_report_init keeps the info for m. */
-void demo_report_init(const struct multiboot_info *info);
+/* report.c: keys p, s, c and m. demo_report_init keeps the boot info for m. */
+void demo_report_init(const struct boot_info *boot);
 void demo_show_free_lists(unsigned unused);
 void demo_show_stats(unsigned unused);
 void demo_check_heap(unsigned unused);

@@ -6,14 +6,15 @@
 #define SHOMPOS_DEMO_DEMO_H
 
 #include <stdint.h>
-#include "boot/multiboot.h"
+#include "boot/bootinfo.h"
 
 /* Keep the status line's and heap panel's rows out of the scrolling text,
  * so the boot banner printed before demo_init is not drawn over. */
 void demo_reserve_screen(void);
 
-/* Draw the status line and heap panel and print the first prompt. */
-void demo_init(const struct multiboot_info *info);
+/* Draw the status line and heap panel and print the first prompt. Key m
+ * shows boot's memory map, so boot must outlive the demo. */
+void demo_init(const struct boot_info *boot);
 
 /* Act on one key press (never in interrupt context). */
 void demo_handle_key(uint16_t key);

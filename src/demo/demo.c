@@ -35,10 +35,10 @@ void demo_reserve_screen(void)
     terminal_set_scroll_top(DEMO_SCROLL_TOP);   /* rows above it stay put */
 }
 
-void demo_init(const struct multiboot_info *info)
+void demo_init(const struct boot_info *boot)
 {
     demo_divide_init();                         /* key 0's exception fixup */
-    demo_report_init(info);                     /* the memory map, for key m */
+    demo_report_init(boot);                     /* the memory map, for key m */
     demo_panel_init();                          /* the panel's window */
     demo_screen_draw();
     kprintf("Press h for help.\n");

@@ -14,11 +14,11 @@
 #define FIRST_BLOCKS_SHOWN 2    /* addresses per scale in the p dump */
 #define ENTRY_LENGTH 48         /* one p entry (33 characters, more for huge counts) */
 
-static const struct multiboot_info *boot_info;
+static const struct boot_info *boot_info;
 
-void demo_report_init(const struct multiboot_info *info)
+void demo_report_init(const struct boot_info *boot)
 {
-    boot_info = info;
+    boot_info = boot;
 }
 
 /* The lowest free blocks of each scale, in address order, gathered by one heap_walk. */
@@ -53,7 +53,7 @@ static void free_list_entry(char *out, unsigned scale, const struct lowest_free 
 {
     char size[8], second[12] = "-       ";
 
-    size_format(size, sizeof(size), (size_t)1 << scale);
+    size_format(size, sizeof(size), heap_scale_bytes(scale));
     if (lowest->found[scale] > 1)
         ksnprintf(second, sizeof(second), "%08lx", (unsigned long)lowest->address[scale][1]);
     ksnprintf(out, ENTRY_LENGTH, "%2u %5s %6zu %08lx %s", scale, size, heap_free_count(scale),
@@ -152,10 +152,26 @@ void demo_check_heap(unsigned unused)
                 (unsigned long)found.address, found.scale);
 }
 
+/*
+ * The spans the heap manages, each with its last byte and its size:
+ *
+ *   heap regions:
+ *      0: 0x00140000-0x07fdffff 129664 KiB
+ */
+static void show_heap_regions(void)
+{
+    uintptr_t start, end;
+
+    kprintf("heap regions:\n");
+    for (unsigned i = 0; heap_region(i, &start, &end); i++)
+        kprintf("  %2u: 0x%08lx-0x%08lx %6lu KiB\n", i, (unsigned long)start, (unsigned long)end - 1,
+                (unsigned long)((end - start) / 1024));
+}
+
 /* m: the bootloader's memory map, then the spans the heap manages. */
 void demo_show_memory(unsigned unused)
 {
     (void)unused;
     memmap_print(boot_info);
-    memmap_print_heap_regions();
+    show_heap_regions();
 }

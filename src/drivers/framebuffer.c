@@ -1,7 +1,8 @@
 /*
  * framebuffer.c - the display back end for a linear RGB framebuffer, which
  * GRUB hands over on UEFI PCs (Multiboot 0.6.96, section 3.3, fields
- * framebuffer_*). Each cell is an 8x16 glyph of drivers/font8x16.c; the
+ * framebuffer_*, as struct boot_framebuffer holds them). Each cell is an
+ * 8x16 glyph of drivers/font8x16.c; the
  * cursor is an underline. Handles 16, 24 and 32 bits a pixel; not indexed
  * (palette) modes, nor EGA text, which drivers/vga_text.c draws.
  */
@@ -68,14 +69,14 @@ static uint32_t colour_field(uint32_t intensity, uint8_t position, uint8_t size)
     return scaled << position;
 }
 
-/* The pixel value showing colour 0xRRGGBB in the layout info describes. */
-static uint32_t pixel_value(const struct multiboot_info *info, uint32_t rgb)
+/* The pixel value showing colour 0xRRGGBB in the layout mode describes. */
+static uint32_t pixel_value(const struct boot_framebuffer *mode, uint32_t rgb)
 {
     uint8_t red = rgb >> 16 & 0xFF, green = rgb >> 8 & 0xFF, blue = rgb & 0xFF;
 
-    return colour_field(red, info->colour_info.rgb.red_position, info->colour_info.rgb.red_size) |
-           colour_field(green, info->colour_info.rgb.green_position, info->colour_info.rgb.green_size) |
-           colour_field(blue, info->colour_info.rgb.blue_position, info->colour_info.rgb.blue_size);
+    return colour_field(red, mode->red.position, mode->red.size) |
+           colour_field(green, mode->green.position, mode->green.size) |
+           colour_field(blue, mode->blue.position, mode->blue.size);
 }
 
 /* Store one pixel, least significant byte first, as the framebuffer is little-endian. */
@@ -199,19 +200,18 @@ static void screen_clear(void)
         screen.base[i] = 0;
 }
 
-/* Can this kernel draw on the framebuffer info describes? */
-static int framebuffer_usable(const struct multiboot_info *info)
+/* Can this kernel draw on the framebuffer mode describes? */
+static int framebuffer_usable(const struct boot_framebuffer *mode)
 {
-    uint32_t bpp = info->framebuffer_bpp;
-    uint64_t size = (uint64_t)info->framebuffer_pitch * info->framebuffer_height;
+    uint32_t bpp = mode->bpp;
+    uint64_t size = (uint64_t)mode->pitch * mode->height;
 
-    return (info->flags & MULTIBOOT_INFO_FRAMEBUFFER) &&
-           info->framebuffer_type == MULTIBOOT_FRAMEBUFFER_RGB &&
+    return mode->type == BOOT_FRAMEBUFFER_RGB &&
            (bpp == 16 || bpp == 24 || bpp == 32) &&
-           info->framebuffer_width >= FONT_WIDTH && info->framebuffer_height >= FONT_HEIGHT &&
-           info->framebuffer_pitch >= (uint64_t)info->framebuffer_width * (bpp / 8) &&
-           info->framebuffer_addr != 0 && info->framebuffer_addr < 0x100000000ull &&
-           size <= 0x100000000ull - info->framebuffer_addr;    /* not addr + size: it can wrap */
+           mode->width >= FONT_WIDTH && mode->height >= FONT_HEIGHT &&
+           mode->pitch >= (uint64_t)mode->width * (bpp / 8) &&
+           mode->address != 0 && mode->address < 0x100000000ull &&
+           size <= 0x100000000ull - mode->address;     /* not address + size: it can wrap */
 }
 
 static unsigned cells_fitting(uint32_t pixels, unsigned cell_pixels, unsigned most)
@@ -220,20 +220,20 @@ static unsigned cells_fitting(uint32_t pixels, unsigned cell_pixels, unsigned mo
     return cells < most ? cells : most;
 }
 
-const struct display *framebuffer_display_init(const struct multiboot_info *info)
+const struct display *framebuffer_display_init(const struct boot_framebuffer *mode)
 {
-    if (!framebuffer_usable(info))
+    if (!framebuffer_usable(mode))
         return NULL;
-    screen.base = (volatile uint8_t *)(uintptr_t)info->framebuffer_addr;
-    screen.pitch = info->framebuffer_pitch;
-    screen.bytes_per_pixel = info->framebuffer_bpp / 8;
-    screen.height = info->framebuffer_height;
+    screen.base = (volatile uint8_t *)(uintptr_t)mode->address;
+    screen.pitch = mode->pitch;
+    screen.bytes_per_pixel = mode->bpp / 8;
+    screen.height = mode->height;
     for (unsigned colour = 0; colour < 16; colour++)
-        screen.palette[colour] = pixel_value(info, vga_rgb[colour]);
+        screen.palette[colour] = pixel_value(mode, vga_rgb[colour]);
     framebuffer_display = (struct display){
         .name = "framebuffer",
-        .columns = cells_fitting(info->framebuffer_width, FONT_WIDTH, FRAMEBUFFER_MAX_COLUMNS),
-        .rows = cells_fitting(info->framebuffer_height, FONT_HEIGHT, FRAMEBUFFER_MAX_ROWS),
+        .columns = cells_fitting(mode->width, FONT_WIDTH, FRAMEBUFFER_MAX_COLUMNS),
+        .rows = cells_fitting(mode->height, FONT_HEIGHT, FRAMEBUFFER_MAX_ROWS),
         .draw = framebuffer_draw,
         .scroll = framebuffer_scroll,
         .cursor = framebuffer_cursor,

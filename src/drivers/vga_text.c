@@ -5,6 +5,7 @@
  * cursor is the CRT controller's hardware cursor. Text mode exists only
  * under BIOS; UEFI machines use drivers/framebuffer.c instead.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include "drivers/vga_text.h"
 #include "cpu/port.h"
@@ -47,6 +48,18 @@ static void vga_cursor(unsigned column, unsigned row)
     outb(CRTC_DATA, index >> 8);
     outb(CRTC_INDEX, CRTC_CURSOR_LOW);
     outb(CRTC_DATA, index & 0xFF);
+}
+
+/* Under UEFI 0xB8000 reads back 0xFF and keeps no writes: write a cell, read it, put it back. */
+bool vga_text_present(void)
+{
+    volatile uint16_t *cell = VGA_MEMORY;
+    uint16_t saved = *cell;
+
+    *cell = vga_cell('S', 0x07);
+    bool present = *cell == vga_cell('S', 0x07);
+    *cell = saved;
+    return present;
 }
 
 static const struct display vga_text = {

@@ -1,6 +1,6 @@
 /*
- * memmap.c - turn the Multiboot memory map (specification section 3.3,
- * "mmap_*") into heap regions. Only type 1 ("available") counts as RAM;
+ * memmap.c - turn the memory map the bootloader gave (struct boot_info,
+ * copied from Multiboot's "mmap_*") into heap regions. Only type 1 counts as RAM;
  * every other type, known or not, is reserved. The first MiB (BIOS data,
  * VGA memory, option ROMs) and everything at or above 4 GiB, which a 32-bit
  * kernel without PAE cannot reach, are left out. Firmware maps may be unsorted
@@ -12,7 +12,6 @@
 #include "memory/memmap.h"
 #include "memory/heap.h"
 #include "console/kprintf.h"
-#include "lib/string.h"
 
 #define LOW_MEMORY_END   0x100000ull      /* 1 MiB */
 #define ADDRESS_LIMIT    0x100000000ull   /* 4 GiB */
@@ -23,34 +22,29 @@ extern char kernel_start[], kernel_end[];   /* linker.ld */
 static const char *memmap_type_name(uint32_t type)
 {
     switch (type) {
-    case MULTIBOOT_MEMORY_AVAILABLE:        return "usable";
-    case MULTIBOOT_MEMORY_RESERVED:         return "reserved";
-    case MULTIBOOT_MEMORY_ACPI_RECLAIMABLE: return "ACPI reclaimable";
-    case MULTIBOOT_MEMORY_NVS:              return "ACPI NVS";
-    case MULTIBOOT_MEMORY_BADRAM:           return "bad RAM";
-    default:                                return "unknown (treated as reserved)";
+    case BOOT_MEMORY_USABLE:           return "usable";
+    case BOOT_MEMORY_RESERVED:         return "reserved";
+    case BOOT_MEMORY_ACPI_RECLAIMABLE: return "ACPI reclaimable";
+    case BOOT_MEMORY_ACPI_NVS:         return "ACPI NVS";
+    case BOOT_MEMORY_BAD:              return "bad RAM";
+    default:                           return "unknown (treated as reserved)";
     }
 }
 
-/* A span of physical addresses, [start, end). */
-struct range {
-    uint64_t start, end;
-};
-
 /* Do a and b share a byte? An empty range (start >= end) shares none, even inside another. */
-static bool range_overlaps(struct range a, struct range b)
+static bool range_overlaps(struct boot_range a, struct boot_range b)
 {
     return a.start < a.end && b.start < b.end && a.start < b.end && b.start < a.end;
 }
 
 /* [start, start + bytes) */
-static struct range range_of(uint64_t start, uint64_t bytes)
+static struct boot_range range_of(uint64_t start, uint64_t bytes)
 {
-    return (struct range){ start, start + bytes };
+    return (struct boot_range){ start, start + bytes };
 }
 
 /* How many bytes of r lie below limit. */
-static uint64_t range_bytes_below(struct range r, uint64_t limit)
+static uint64_t range_bytes_below(struct boot_range r, uint64_t limit)
 {
     uint64_t end = r.end < limit ? r.end : limit;
 
@@ -58,53 +52,46 @@ static uint64_t range_bytes_below(struct range r, uint64_t limit)
 }
 
 /* An entry's span; a length that would run past 2^64 stops there instead of wrapping. */
-static struct range entry_range(const struct multiboot_mmap_entry *entry)
+static struct boot_range entry_range(const struct boot_memory_entry *entry)
 {
     uint64_t room = UINT64_MAX - entry->base;
 
     return range_of(entry->base, entry->length < room ? entry->length : room);
 }
 
-/* The map's entries are of varying size: each starts with its size, which excludes itself. */
-static const struct multiboot_mmap_entry *memmap_next(const struct multiboot_mmap_entry *entry)
+#define memmap_for_each(entry, boot) \
+    for (const struct boot_memory_entry *entry = (boot)->memory; \
+         entry < (boot)->memory + (boot)->memory_count; entry++)
+
+static void print_entry(const struct boot_memory_entry *entry)
 {
-    return (const struct multiboot_mmap_entry *)((uintptr_t)entry + entry->size + sizeof(entry->size));
+    kprintf("  base 0x%016llx length 0x%016llx type %u %s%s\n",
+            (unsigned long long)entry->base, (unsigned long long)entry->length,
+            entry->type, memmap_type_name(entry->type),
+            entry_range(entry).end > ADDRESS_LIMIT ? " (above 4 GiB: not usable by a 32-bit kernel)" : "");
 }
 
-#define memmap_for_each(entry, info)                                                        \
-    for (const struct multiboot_mmap_entry *entry = (const void *)(uintptr_t)(info)->mmap_addr; \
-         (uintptr_t)entry + sizeof(*entry) <= (info)->mmap_addr + (uintptr_t)(info)->mmap_length; \
-         entry = memmap_next(entry))
-
-static int memmap_present(const struct multiboot_info *info)
-{
-    return (info->flags & MULTIBOOT_INFO_MEM_MAP) && info->mmap_length > 0;
-}
-
-void memmap_print(const struct multiboot_info *info)
+void memmap_print(const struct boot_info *boot)
 {
     uint64_t usable = 0, above = 0;
-    unsigned count = 0;
 
-    if (!memmap_present(info)) {
+    if (boot->memory_count == 0) {
         kprintf("memory map: none (the bootloader gave no map; no heap)\n");
         return;
     }
-    memmap_for_each(entry, info)
-        count++;
-    kprintf("memory map: %u entries\n", count);
-    memmap_for_each(entry, info) {
-        struct range span = entry_range(entry);
-        kprintf("  base 0x%016llx length 0x%016llx type %u %s%s\n",
-                (unsigned long long)entry->base, (unsigned long long)entry->length,
-                entry->type, memmap_type_name(entry->type),
-                span.end > ADDRESS_LIMIT ? " (above 4 GiB: not usable by a 32-bit kernel)" : "");
-        if (entry->type != MULTIBOOT_MEMORY_AVAILABLE)
+    kprintf("memory map: %u entries\n", boot->memory_count);
+    memmap_for_each(entry, boot) {
+        print_entry(entry);
+        if (entry->type != BOOT_MEMORY_USABLE)
             continue;
+        struct boot_range span = entry_range(entry);
         uint64_t below = range_bytes_below(span, ADDRESS_LIMIT);
         usable += below;
         above += span.end - span.start - below;
     }
+    if (boot->memory_left_out > 0)
+        kprintf("memory map: %u more entries left out (the kernel keeps %u); their usable RAM is not used\n",
+                boot->memory_left_out, BOOT_MAX_MEMORY_ENTRIES);
     kprintf("usable RAM: %llu KiB below 4 GiB", (unsigned long long)(usable / 1024));
     if (above > 0)
         kprintf(", %llu KiB above 4 GiB not usable", (unsigned long long)(above / 1024));
@@ -113,23 +100,14 @@ void memmap_print(const struct multiboot_info *info)
 
 /* ---- filling the heap --------------------------------------------------------- */
 
-/* What the kernel and the bootloader occupy; an item the bootloader did not give stays empty. */
-enum boot_item {
-    BOOT_KERNEL, BOOT_INFO, BOOT_MAP, BOOT_CMDLINE, BOOT_LOADER_NAME, BOOT_FRAMEBUFFER,
-    BOOT_MODULE_LIST, BOOT_MODULES, BOOT_ITEMS
-};
+/* What must stay out of the heap although the map calls it usable. */
+enum boot_item { BOOT_KERNEL, BOOT_FRAMEBUFFER, BOOT_MODULES, BOOT_ITEMS };
 
 /* What memmap_fill_heap works from: the map, and the boot items to leave out. */
 struct fill {
-    const struct multiboot_info *info;
-    struct range boot[BOOT_ITEMS];
+    const struct boot_info *boot;
+    struct boot_range items[BOOT_ITEMS];
 };
-
-/* A C string at a physical address, its terminating zero included. */
-static struct range string_range(uint32_t address)
-{
-    return range_of(address, strlen((const char *)(uintptr_t)address) + 1);
-}
 
 /*
  * One range from the lowest module start to the highest module end, so any
@@ -137,43 +115,35 @@ static struct range string_range(uint32_t address)
  * together above the kernel, so the gaps between them that this also keeps
  * out of the heap are small.
  */
-static struct range modules_range(const struct multiboot_info *info)
+static struct boot_range modules_range(const struct boot_info *boot)
 {
-    const struct multiboot_module *mods = (const void *)(uintptr_t)info->mods_addr;
-    struct range span = { UINT64_MAX, 0 };
+    struct boot_range span = { UINT64_MAX, 0 };
 
-    for (uint32_t i = 0; i < info->mods_count; i++) {
-        if (mods[i].start < span.start)
-            span.start = mods[i].start;
-        if (mods[i].end > span.end)
-            span.end = mods[i].end;
+    for (unsigned i = 0; i < boot->module_count; i++) {
+        if (boot->modules[i].start < span.start)
+            span.start = boot->modules[i].start;
+        if (boot->modules[i].end > span.end)
+            span.end = boot->modules[i].end;
     }
-    return span.start < span.end ? span : (struct range){ 0, 0 };
+    return span.start < span.end ? span : (struct boot_range){ 0, 0 };
 }
 
-/* Fill in the boot items the flags say exist; the others stay as they were (empty). */
-static void boot_items_find(const struct multiboot_info *info, struct range boot[BOOT_ITEMS])
+/*
+ * The kernel image, the framebuffer and the modules. The bootloader's own
+ * structures (the information, the map, the strings, the module list) are
+ * not among them: struct boot_info holds a copy, so their memory is free.
+ */
+static void boot_items_find(const struct boot_info *boot, struct boot_range items[BOOT_ITEMS])
 {
-    uint64_t framebuffer_bytes = (uint64_t)info->framebuffer_pitch * info->framebuffer_height;
-    uint64_t module_list_bytes = (uint64_t)info->mods_count * sizeof(struct multiboot_module);
+    const struct boot_framebuffer *fb = &boot->framebuffer;
 
-    boot[BOOT_KERNEL] = (struct range){ (uintptr_t)kernel_start, (uintptr_t)kernel_end };
-    boot[BOOT_INFO] = range_of((uintptr_t)info, sizeof(*info));
-    boot[BOOT_MAP] = range_of(info->mmap_addr, info->mmap_length);
-    if (info->flags & MULTIBOOT_INFO_CMDLINE)
-        boot[BOOT_CMDLINE] = string_range(info->cmdline);
-    if (info->flags & MULTIBOOT_INFO_LOADER_NAME)
-        boot[BOOT_LOADER_NAME] = string_range(info->boot_loader_name);
-    if (info->flags & MULTIBOOT_INFO_FRAMEBUFFER)
-        boot[BOOT_FRAMEBUFFER] = range_of(info->framebuffer_addr, framebuffer_bytes);
-    if (info->flags & MULTIBOOT_INFO_MODS) {
-        boot[BOOT_MODULE_LIST] = range_of(info->mods_addr, module_list_bytes);
-        boot[BOOT_MODULES] = modules_range(info);
-    }
+    items[BOOT_KERNEL] = (struct boot_range){ (uintptr_t)kernel_start, (uintptr_t)kernel_end };
+    items[BOOT_FRAMEBUFFER] = range_of(fb->address, (uint64_t)fb->pitch * fb->height);
+    items[BOOT_MODULES] = modules_range(boot);
 }
 
 /* Make *first the candidate if it overlaps span and starts lower. */
-static void keep_lowest(struct range *first, struct range candidate, struct range span)
+static void keep_lowest(struct boot_range *first, struct boot_range candidate, struct boot_range span)
 {
     if (range_overlaps(candidate, span) && candidate.start < first->start)
         *first = candidate;
@@ -185,18 +155,18 @@ static void keep_lowest(struct range *first, struct range candidate, struct rang
  * wins); or a usable entry before `usable` in the map, whose bytes the heap
  * has been offered already. When nothing overlaps: the empty range at span.end.
  */
-static struct range first_conflict(const struct fill *fill,
-                                   const struct multiboot_mmap_entry *usable, struct range span)
+static struct boot_range first_conflict(const struct fill *fill,
+                                        const struct boot_memory_entry *usable, struct boot_range span)
 {
-    struct range first = { span.end, span.end };
+    struct boot_range first = { span.end, span.end };
     bool earlier = true;
 
     for (unsigned i = 0; i < BOOT_ITEMS; i++)
-        keep_lowest(&first, fill->boot[i], span);
-    memmap_for_each(entry, fill->info) {
+        keep_lowest(&first, fill->items[i], span);
+    memmap_for_each(entry, fill->boot) {
         if (entry == usable)
             earlier = false;
-        if (entry->type != MULTIBOOT_MEMORY_AVAILABLE || earlier)
+        if (entry->type != BOOT_MEMORY_USABLE || earlier)
             keep_lowest(&first, entry_range(entry), span);
     }
     return first;
@@ -219,7 +189,7 @@ static void report_refusal(uint64_t start, uint64_t end)
                 first, last, HEAP_MAX_REGIONS);
     else if (end - start >= REPORT_BYTES)
         kprintf("heap: region 0x%08llx-0x%08llx refused: too small for one %zu-byte block once aligned\n",
-                first, last, (size_t)1 << heap_min_scale());
+                first, last, heap_scale_bytes(heap_min_scale()));
 }
 
 static uint64_t add_region(uint64_t start, uint64_t end)
@@ -241,9 +211,9 @@ static uint64_t add_region(uint64_t start, uint64_t end)
  *   conflicts            [kernel]    [reserved]       [earlier usable entry ...
  *   added          [.....)       [...)          [.....)
  */
-static uint64_t add_usable_entry(const struct fill *fill, const struct multiboot_mmap_entry *usable)
+static uint64_t add_usable_entry(const struct fill *fill, const struct boot_memory_entry *usable)
 {
-    struct range rest = entry_range(usable);
+    struct boot_range rest = entry_range(usable);
     uint64_t added = 0;
 
     if (rest.start < LOW_MEMORY_END)
@@ -251,7 +221,7 @@ static uint64_t add_usable_entry(const struct fill *fill, const struct multiboot
     if (rest.end > ADDRESS_LIMIT)
         rest.end = ADDRESS_LIMIT;
     while (rest.start < rest.end) {
-        struct range conflict = first_conflict(fill, usable, rest);
+        struct boot_range conflict = first_conflict(fill, usable, rest);
         if (rest.start < conflict.start)
             added += add_region(rest.start, conflict.start);
         rest.start = conflict.end;
@@ -259,27 +229,15 @@ static uint64_t add_usable_entry(const struct fill *fill, const struct multiboot
     return added;
 }
 
-uint64_t memmap_fill_heap(const struct multiboot_info *info)
+uint64_t memmap_fill_heap(const struct boot_info *boot)
 {
-    struct fill fill = { .info = info };
+    struct fill fill = { .boot = boot };
     uint64_t managed = 0;
 
     heap_init();
-    if (!memmap_present(info))
-        return 0;
-    boot_items_find(info, fill.boot);
-    memmap_for_each(entry, info)
-        if (entry->type == MULTIBOOT_MEMORY_AVAILABLE)
+    boot_items_find(boot, fill.items);
+    memmap_for_each(entry, boot)
+        if (entry->type == BOOT_MEMORY_USABLE)
             managed += add_usable_entry(&fill, entry);
     return managed;
-}
-
-void memmap_print_heap_regions(void)
-{
-    uintptr_t start, end;
-
-    kprintf("heap regions:\n");
-    for (unsigned i = 0; heap_region(i, &start, &end); i++)
-        kprintf("  %2u: 0x%08lx-0x%08lx %6lu KiB\n", i, (unsigned long)start, (unsigned long)end - 1,
-                (unsigned long)((end - start) / 1024));
 }

@@ -10,7 +10,7 @@
 FRAMEBUFFER_UNIT_SOURCES := src/drivers/framebuffer.c src/drivers/font8x16.c \
                             tests/framebuffer/unit.c tests/lib/check.c
 FRAMEBUFFER_UNIT_DEPS    := $(FRAMEBUFFER_UNIT_SOURCES) inc/drivers/framebuffer.h \
-                            inc/drivers/font8x16.h inc/drivers/display.h inc/boot/multiboot.h \
+                            inc/drivers/font8x16.h inc/drivers/display.h inc/boot/bootinfo.h \
                             inc/lib/string.h tests/lib/check.h
 
 TEST_SUITES += framebuffer-unit

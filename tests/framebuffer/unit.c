@@ -1,10 +1,11 @@
 /*
  * unit.c - host unit tests of src/drivers/framebuffer.c: the exact bytes it
  * stores for each pixel at 16, 24 and 32 bits a pixel, in whatever colour
- * layout Multiboot describes; scrolling; the cursor; which framebuffers it
- * refuses; and that it writes nowhere outside the framebuffer. The
- * framebuffer is plain memory at a fixed address below 4 GiB, because the
- * kernel uses framebuffer_addr as a pointer. Prints each failure as
+ * layout the boot information describes (struct boot_framebuffer, built
+ * here directly); scrolling; the cursor; which framebuffers it refuses; and
+ * that it writes nowhere outside the framebuffer. The framebuffer is plain
+ * memory at a fixed address below 4 GiB, because the kernel uses its
+ * address as a pointer. Prints one line per test and each failure as
  * file:line, then "N passed, N failed".
  */
 #define _GNU_SOURCE             /* MAP_FIXED_NOREPLACE */
@@ -15,7 +16,7 @@
 #include <sys/mman.h>
 
 #include "../lib/check.h"
-#include "boot/multiboot.h"
+#include "boot/bootinfo.h"
 #include "drivers/display.h"
 #include "drivers/font8x16.h"
 #include "drivers/framebuffer.h"
@@ -40,7 +41,7 @@ struct field {
     uint8_t position, size;
 };
 
-/* A framebuffer mode, as GRUB describes it in the Multiboot information. */
+/* A framebuffer mode, as GRUB describes it (and struct boot_framebuffer keeps it). */
 struct mode {
     uint32_t width, height, pitch;      /* pitch: bytes from one pixel row to the next */
     uint8_t bpp;
@@ -64,12 +65,12 @@ struct mode {
 
 #define BROWN_ON_BLUE COLOUR(COLOUR_BROWN, COLOUR_BLUE)
 
-static struct multiboot_info info;
+static struct boot_framebuffer info;
 static struct mode current;             /* the framebuffer at BASE */
 static size_t fb_bytes;                 /* its pitch * height: the bytes the driver may write */
 
 /* Boot information describing a framebuffer of `mode` at BASE, filled with GUARD. */
-static struct multiboot_info *describe(struct mode mode)
+static struct boot_framebuffer *describe(struct mode mode)
 {
     current = mode;
     fb_bytes = (size_t)mode.pitch * mode.height;
@@ -77,20 +78,13 @@ static struct multiboot_info *describe(struct mode mode)
         abort();
     memset((void *)(uintptr_t)FB_AREA, GUARD, 2 * GUARD_BYTES + fb_bytes);
 
-    memset(&info, 0, sizeof(info));
-    info.flags = MULTIBOOT_INFO_FRAMEBUFFER;
-    info.framebuffer_addr = BASE;
-    info.framebuffer_pitch = mode.pitch;
-    info.framebuffer_width = mode.width;
-    info.framebuffer_height = mode.height;
-    info.framebuffer_bpp = mode.bpp;
-    info.framebuffer_type = MULTIBOOT_FRAMEBUFFER_RGB;
-    info.colour_info.rgb.red_position = mode.red.position;
-    info.colour_info.rgb.red_size = mode.red.size;
-    info.colour_info.rgb.green_position = mode.green.position;
-    info.colour_info.rgb.green_size = mode.green.size;
-    info.colour_info.rgb.blue_position = mode.blue.position;
-    info.colour_info.rgb.blue_size = mode.blue.size;
+    info = (struct boot_framebuffer){
+        .address = BASE, .pitch = mode.pitch, .width = mode.width, .height = mode.height,
+        .bpp = mode.bpp, .type = BOOT_FRAMEBUFFER_RGB,
+        .red = { mode.red.position, mode.red.size },
+        .green = { mode.green.position, mode.green.size },
+        .blue = { mode.blue.position, mode.blue.size },
+    };
     return &info;
 }
 
@@ -108,7 +102,7 @@ static const struct display *display_of(struct mode mode)
 }
 
 /* The driver returned NULL for info and left every byte of the framebuffer as it was. */
-static int refuses(const struct multiboot_info *info)
+static int refuses(const struct boot_framebuffer *info)
 {
     const uint8_t *base = (const uint8_t *)(uintptr_t)BASE;
 
@@ -441,18 +435,18 @@ static const struct mode vga_32 = { 640, 480, 640 * 4, 32, RGB_888 };
 
 static void an_indexed_colour_framebuffer_is_refused(void)
 {
-    struct multiboot_info *info = describe(vga_32);
+    struct boot_framebuffer *info = describe(vga_32);
 
-    info->framebuffer_bpp = 8;
-    info->framebuffer_type = MULTIBOOT_FRAMEBUFFER_INDEXED;
+    info->bpp = 8;
+    info->type = BOOT_FRAMEBUFFER_INDEXED;
     CHECK(refuses(info));
 }
 
 static void ega_text_is_refused(void)
 {
-    struct multiboot_info *info = describe(vga_32);
+    struct boot_framebuffer *info = describe(vga_32);
 
-    info->framebuffer_type = MULTIBOOT_FRAMEBUFFER_TEXT;
+    info->type = BOOT_FRAMEBUFFER_TEXT;
     CHECK(refuses(info));
 }
 
@@ -473,9 +467,9 @@ static void a_pitch_smaller_than_a_row_of_pixels_is_refused(void)
 
 static void a_pitch_is_refused_when_width_times_bytes_a_pixel_overflows_32_bits(void)
 {
-    struct multiboot_info *info = describe((struct mode){ 64, 16, 64 * 4, 32, RGB_888 });
+    struct boot_framebuffer *info = describe((struct mode){ 64, 16, 64 * 4, 32, RGB_888 });
 
-    info->framebuffer_width = 0x40000000;       /* * 4 bytes = 2^32, which wraps to 0 in 32 bits */
+    info->width = 0x40000000;       /* * 4 bytes = 2^32, which wraps to 0 in 32 bits */
     CHECK(refuses(info));
 }
 
@@ -486,23 +480,24 @@ static void a_framebuffer_smaller_than_one_cell_is_refused(void)
     CHECK(refuses(describe((struct mode){ 0, 0, 0, 32, RGB_888 })));
 }
 
-static void boot_information_without_the_framebuffer_flag_is_refused(void)
+/* What boot info holds when GRUB gave no framebuffer (tests/bootinfo: not copied without its flag). */
+static void a_framebuffer_at_address_0_is_refused(void)
 {
-    struct multiboot_info *info = describe(vga_32);
+    struct boot_framebuffer *info = describe(vga_32);
 
-    info->flags = 0;
+    info->address = 0;
     CHECK(refuses(info));
 }
 
 static void a_framebuffer_reaching_past_4_gib_is_refused(void)
 {
-    struct multiboot_info *info = describe(vga_32);
+    struct boot_framebuffer *info = describe(vga_32);
 
-    info->framebuffer_addr = 0x100000000ull - 640 * 4 * 479;       /* one pixel row short */
+    info->address = 0x100000000ull - 640 * 4 * 479;     /* one pixel row short */
     CHECK(refuses(info));
-    info->framebuffer_addr = 0x100000000ull;
+    info->address = 0x100000000ull;
     CHECK(refuses(info));
-    info->framebuffer_addr = 0 - (uint64_t)640 * 4;                 /* addr + size wraps past 2^64 */
+    info->address = 0 - (uint64_t)640 * 4;              /* address + size wraps past 2^64 */
     CHECK(refuses(info));
 }
 
@@ -573,7 +568,7 @@ static const struct test framebuffer_tests[] = {
     TEST_ENTRY(a_pitch_smaller_than_a_row_of_pixels_is_refused),
     TEST_ENTRY(a_pitch_is_refused_when_width_times_bytes_a_pixel_overflows_32_bits),
     TEST_ENTRY(a_framebuffer_smaller_than_one_cell_is_refused),
-    TEST_ENTRY(boot_information_without_the_framebuffer_flag_is_refused),
+    TEST_ENTRY(a_framebuffer_at_address_0_is_refused),
     TEST_ENTRY(a_framebuffer_reaching_past_4_gib_is_refused),
     TEST_ENTRY(drawing_the_last_cell_and_scrolling_stay_inside_the_framebuffer),
     TEST_ENTRY(drawing_or_placing_the_cursor_outside_the_grid_writes_nothing),

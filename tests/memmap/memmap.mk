@@ -4,12 +4,11 @@
 #
 # Included by the top Makefile. The test links memmap.c against fakes of the
 # heap and kprintf (tests/memmap/fakes.c). It is not position independent, so
-# the linker can put kernel_start and kernel_end where linker.ld puts them
-# and the boot information can sit at fixed addresses below 4 GiB.
+# the linker can put kernel_start and kernel_end where linker.ld puts them.
 
 MEMMAP_UNIT_SOURCES := src/memory/memmap.c tests/memmap/unit.c tests/memmap/fakes.c tests/lib/check.c
 MEMMAP_UNIT_DEPS    := $(MEMMAP_UNIT_SOURCES) inc/memory/memmap.h inc/memory/heap.h \
-                       inc/boot/multiboot.h tests/memmap/fakes.h tests/lib/check.h
+                       inc/boot/bootinfo.h tests/memmap/fakes.h tests/lib/check.h
 MEMMAP_UNIT_FLAGS   := $(HOST_FLAGS) $(HOST_SANITIZE) -fno-pie -no-pie \
                        -Wl,--defsym=kernel_start=0x100000,--defsym=kernel_end=0x140000
 

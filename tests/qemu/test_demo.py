@@ -24,6 +24,7 @@ PANEL_LABEL = re.compile(r'^0x([0-9a-f]{8}) ')
 RANDOM_PRESSES = 2000
 RANDOM_KEYS = ALLOCATE_KEYS + FREE_KEYS + 'f0pscmh?'      # every key but b (slow)
 RANDOM_SEED = int(os.environ.get('SHOMPOS_SEED', '4242'))
+HEAP_REGION_LINE = re.compile(r'^ +(\d+): 0x([0-9a-f]{8})-0x([0-9a-f]{8}) +(\d+) KiB$', re.MULTILINE)
 
 
 # ---- helpers ---------------------------------------------------------------------------
@@ -247,12 +248,21 @@ def test_key_c_reports_a_consistent_heap():
         assert answer(machine.press_and_wait('c')) == ['heap check: OK']
 
 
-def test_key_m_prints_the_memory_map_and_the_heap_regions():
+def test_key_m_prints_the_memory_map_and_each_heap_region_with_its_last_byte():
     with Machine() as machine:
         machine.wait_for_prompt()
+        banner = machine.kernel_text()
         output = machine.press_and_wait('m')
     assert re.search(r'^memory map: \d+ entries$', output, re.MULTILINE), output
-    assert re.search(r'^heap regions:\n   0: 0x[0-9a-f]{8}-0x[0-9a-f]{8} +\d+ KiB$', output, re.MULTILINE), output
+    assert output.split('heap regions:\n')[0].split('\n', 1)[1] in banner, 'm shows another map than the banner'
+    regions = HEAP_REGION_LINE.findall(output.split('heap regions:\n')[1])
+    heap = re.search(r'^heap: (\d+) KiB in (\d+) regions?,', banner, re.MULTILINE)
+    assert regions and heap, output
+    assert [int(number) for number, _, _, _ in regions] == list(range(len(regions))), regions
+    for _, start, last, kib in regions:
+        assert int(kib) == (int(last, 16) + 1 - int(start, 16)) // 1024, (start, last, kib)
+    assert len(regions) == int(heap[2]) and sum(int(kib) for *_, kib in regions) <= int(heap[1]), \
+        'regions %s, banner %r' % (regions, heap[0])
 
 
 def test_key_b_prints_cycle_figures_and_leaves_the_free_lists_unchanged():
