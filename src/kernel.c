@@ -25,7 +25,7 @@
 #include "drivers/vga_text.h"
 #include "memory/heap.h"
 #include "memory/memmap.h"
-#include "memory/selftest.h"
+#include "selftest/selftest.h"
 
 #define SHOMPOS_VERSION "0.1.0"
 

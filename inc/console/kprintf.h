@@ -1,7 +1,9 @@
 /*
- * kprintf.h - formatted output to the terminal (and so to serial).
- * Conversions: %s %c %d %u %x %p %%, with a field width, '-' for left
- * alignment and '0' for zero padding; 'l' and 'z' size prefixes.
+ * kprintf.h - formatted output to the terminal (and so to serial), or into
+ * a buffer. Conversions: %s %c %d %i %u %x %X %p %%, with a field width,
+ * '-' for left alignment and '0' for zero padding; the size prefixes l, ll
+ * and z. No floating point, no precision; an unknown conversion prints its
+ * letter.
  */
 #ifndef SHOMPOS_CONSOLE_KPRINTF_H
 #define SHOMPOS_CONSOLE_KPRINTF_H
@@ -12,7 +14,8 @@
 void kprintf(const char *format, ...) __attribute__((format(printf, 1, 2)));
 void kvprintf(const char *format, va_list args);
 
-/* Format into buf (always terminated); returns the length written. */
+/* Format into buf (always terminated, cut to size - 1 characters); returns the length written. */
 size_t ksnprintf(char *buf, size_t size, const char *format, ...) __attribute__((format(printf, 3, 4)));
+size_t kvsnprintf(char *buf, size_t size, const char *format, va_list args);
 
 #endif

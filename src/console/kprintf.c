@@ -3,6 +3,7 @@
  * %s %c %d %i %u %x %X %p %%, a field width, '-' to align left, '0' to pad
  * with zeros, and the size prefixes l, ll and z. No floating point, no
  * precision. kprintf writes to the terminal; ksnprintf to a buffer.
+ * Each has a va_list twin (kvprintf, kvsnprintf).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -175,15 +176,25 @@ void kprintf(const char *f, ...)
     va_end(args);
 }
 
-size_t ksnprintf(char *buf, size_t size, const char *f, ...)
+size_t kvsnprintf(char *buf, size_t size, const char *f, va_list args)
 {
     struct sink out = { .buf = buf, .size = size };
-    va_list args;
+    va_list copy;
 
-    va_start(args, f);
-    format(&out, f, &args);
-    va_end(args);
+    va_copy(copy, args);
+    format(&out, f, &copy);
+    va_end(copy);
     if (size > 0)
         buf[out.length < size ? out.length : size - 1] = '\0';
     return out.length < size ? out.length : (size ? size - 1 : 0);
+}
+
+size_t ksnprintf(char *buf, size_t size, const char *f, ...)
+{
+    va_list args;
+
+    va_start(args, f);
+    size_t length = kvsnprintf(buf, size, f, args);
+    va_end(args);
+    return length;
 }

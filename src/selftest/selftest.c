@@ -5,14 +5,17 @@
  * frees that heap_free must refuse with the right status; heap_check along
  * the way; and at the end the heap exactly as it was at boot. It uses
  * memory/heap.h only (no libc, static tables) and tests nothing but the heap.
+ * A test program, not part of the allocator: the host tests' model
+ * (tests/heap/model.c) checks the same things on the host.
  */
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "console/kprintf.h"
 #include "memory/heap.h"
-#include "memory/selftest.h"
+#include "selftest/selftest.h"
 
 #define OPERATIONS      300000u /* random operations in the main loop */
 #define LIVE_SLOTS      4096u   /* blocks the test holds at once, at most */
@@ -51,18 +54,17 @@ static struct selftest_state {
 
 /* ---- failures: the first one is kept, and every step after it stops ---------- */
 
-static bool fail(const char *what)
+/* Keep "<what> (operation N)" unless a failure is kept already; false, so callers can return it. */
+static bool __attribute__((format(printf, 1, 2))) fail(const char *format, ...)
 {
-    if (test.failure[0] == '\0')
-        ksnprintf(test.failure, sizeof test.failure, "%s (operation %lu)", what, test.operations);
-    return false;
-}
+    va_list args;
 
-static bool fail_at(const char *what, const void *ptr)
-{
-    if (test.failure[0] == '\0')
-        ksnprintf(test.failure, sizeof test.failure, "%s: %p (operation %lu)", what, ptr,
-                  test.operations);
+    if (test.failure[0] != '\0')
+        return false;
+    va_start(args, format);
+    size_t length = kvsnprintf(test.failure, sizeof test.failure, format, args);
+    va_end(args);
+    ksnprintf(test.failure + length, sizeof test.failure - length, " (operation %lu)", test.operations);
     return false;
 }
 
@@ -154,11 +156,7 @@ static bool heap_intact(void)
     test.checks++;
     if (heap_check_report(&found) == 0)
         return true;
-    if (test.failure[0] == '\0')
-        ksnprintf(test.failure, sizeof test.failure,
-                  "heap_check: %s at %p, scale %u (operation %lu)", found.what,
-                  (void *)found.address, found.scale, test.operations);
-    return false;
+    return fail("heap_check: %s at %p, scale %u", found.what, (void *)found.address, found.scale);
 }
 
 /* ---- the pattern --------------------------------------------------------------- */
@@ -215,11 +213,8 @@ static void pattern_fill(const struct live_block *b)
 
 static bool pattern_broken(const struct live_block *b, size_t offset)
 {
-    if (test.failure[0] == '\0')
-        ksnprintf(test.failure, sizeof test.failure,
-                  "the pattern of the %zu-byte block %p is broken at offset %zu (operation %lu)",
-                  b->size, (void *)b->ptr, offset, test.operations);
-    return false;
+    return fail("the pattern of the %zu-byte block %p is broken at offset %zu", b->size,
+                (void *)b->ptr, offset);
 }
 
 /* Do the first `length` bytes at `at` still hold block b's pattern? (at: where b now lives) */
@@ -292,11 +287,11 @@ static bool block_acceptable(const unsigned char *ptr, size_t size)
     uintptr_t a = (uintptr_t)ptr;
 
     if (a % HEAP_ALIGNMENT != 0)
-        return fail_at("a pointer not aligned to HEAP_ALIGNMENT", ptr);
+        return fail("a pointer not aligned to HEAP_ALIGNMENT: %p", (const void *)ptr);
     if (ksize(ptr) < size)
-        return fail_at("ksize is smaller than the request", ptr);
+        return fail("ksize is smaller than the request: %p", (const void *)ptr);
     if (!region_holds(a - HEAP_HEADER_BYTES, a + ksize(ptr)))
-        return fail_at("a block outside the heap's regions", ptr);
+        return fail("a block outside the heap's regions: %p", (const void *)ptr);
     return true;
 }
 
@@ -314,7 +309,7 @@ static bool op_allocate(void *(*allocate)(size_t), size_t size)
     if (ptr == NULL && must_fit)
         return fail("an allocation failed although a free block fits");
     if (ptr != NULL && !must_fit)
-        return fail_at("an allocation succeeded although no free block fits", ptr);
+        return fail("an allocation succeeded although no free block fits: %p", (const void *)ptr);
     if (ptr == NULL) {
         test.expected.failed_allocations++;
         return true;
@@ -346,7 +341,7 @@ static bool op_free(size_t i)
         return false;
     enum heap_status status = heap_free(b->ptr);
     if (status != HEAP_OK)
-        return fail_at(heap_status_name(status), b->ptr);
+        return fail("%s: %p", heap_status_name(status), (void *)b->ptr);
     live_freed(i);
     return true;
 }
@@ -360,7 +355,7 @@ static bool op_free_by_krealloc(size_t i)
     if (!pattern_intact(b, b->ptr, b->size))
         return false;
     if (krealloc(b->ptr, 0) != NULL)
-        return fail_at("krealloc to 0 bytes returned a block", b->ptr);
+        return fail("krealloc to 0 bytes returned a block: %p", (const void *)b->ptr);
     live_freed(i);
     return true;
 }
@@ -369,7 +364,7 @@ static bool op_free_by_krealloc(size_t i)
 static bool reallocate_failed(const struct live_block *old, size_t size)
 {
     if (size <= ksize(old->ptr) || (size != 0 && size <= largest_payload()))
-        return fail_at("krealloc failed although the block fits", old->ptr);
+        return fail("krealloc failed although the block fits: %p", (const void *)old->ptr);
     test.expected.failed_allocations++;
     return pattern_intact(old, old->ptr, old->size);
 }
@@ -387,7 +382,7 @@ static bool op_reallocate(size_t i, size_t size)
     if (ptr == NULL)
         return reallocate_failed(&old, size);
     if (fits_in_place && ptr != old.ptr)
-        return fail_at("krealloc moved a block that still fit", old.ptr);
+        return fail("krealloc moved a block that still fit: %p", (const void *)old.ptr);
     if (ptr != old.ptr) {                   /* a move: a new block, the old one freed */
         test.expected.allocations++;
         test.expected.frees++;
@@ -409,13 +404,9 @@ static bool refused_as_expected(void *ptr, enum heap_status want)
     enum heap_status got = heap_free(ptr);
 
     test.operations++;
-    if (got != want) {
-        if (test.failure[0] == '\0')
-            ksnprintf(test.failure, sizeof test.failure,
-                      "heap_free(%p) said \"%s\", not \"%s\" (operation %lu)", ptr,
-                      heap_status_name(got), heap_status_name(want), test.operations);
-        return false;
-    }
+    if (got != want)
+        return fail("heap_free(%p) said \"%s\", not \"%s\"", ptr, heap_status_name(got),
+                    heap_status_name(want));
     test.bad_frees++;
     test.expected.refused_frees++;
     return true;
@@ -615,13 +606,9 @@ static bool free_everything(void)
 static bool heap_back_to_start(void)
 {
     for (unsigned scale = 0; scale <= HEAP_MAX_SCALE; scale++)
-        if (heap_free_count(scale) != test.boot_free_count[scale]) {
-            if (test.failure[0] == '\0')
-                ksnprintf(test.failure, sizeof test.failure,
-                          "after freeing everything scale %u has %zu free blocks, not %zu", scale,
-                          heap_free_count(scale), test.boot_free_count[scale]);
-            return false;
-        }
+        if (heap_free_count(scale) != test.boot_free_count[scale])
+            return fail("after freeing everything scale %u has %zu free blocks, not %zu", scale,
+                        heap_free_count(scale), test.boot_free_count[scale]);
     return true;
 }
 

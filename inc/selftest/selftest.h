@@ -4,8 +4,8 @@
  * kmalloc, kfree and krealloc on the real heap, reported on the console.
  * It tests the heap only; the caller decides what happens afterwards.
  */
-#ifndef SHOMPOS_MEMORY_SELFTEST_H
-#define SHOMPOS_MEMORY_SELFTEST_H
+#ifndef SHOMPOS_SELFTEST_SELFTEST_H
+#define SHOMPOS_SELFTEST_SELFTEST_H
 
 #include <stdint.h>
 
