@@ -39,8 +39,9 @@ stack_top:
 .type _start, @function
 _start:
     mov $stack_top, %esp        /* 16-byte aligned, as the System V ABI expects */
-    push $0                     /* terminate the frame-pointer chain for GDB */
-    push $0
+    xor %ebp, %ebp              /* frame pointer 0: GDB's backtraces end here */
+    push $0                     /* padding: with the two arguments 16 bytes, */
+    push $0                     /*   so %esp is 16-byte aligned at the call */
     push %ebx                   /* kernel_main(magic, info) */
     push %eax
     call kernel_main

@@ -60,7 +60,8 @@ static void help_entry(const struct demo_key *entry, bool padded)
 }
 
 /*
- * Two keys per line, so the help fits the scrolling region (12 lines):
+ * Two keys per line, so the help's 12 lines fit the scrolling region (the
+ * 19 rows below the status line and the panel on an 80x25 screen):
  *   "  4  kmalloc a scale 4 block (16 B)    r  kfree the newest scale 4 block"
  */
 void demo_show_help(unsigned unused)

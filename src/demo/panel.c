@@ -30,7 +30,7 @@ struct cell {
 static uintptr_t window;                /* first address shown: a multiple of window_bytes() */
 static struct cell cells[PANEL_CELLS];
 
-static size_t unit_bytes(void) { return (size_t)1 << heap_min_scale(); }
+static size_t unit_bytes(void) { return heap_scale_bytes(heap_min_scale()); }
 
 static size_t window_bytes(void) { return unit_bytes() * PANEL_CELLS; }
 
@@ -69,7 +69,7 @@ static unsigned char scale_digit(unsigned scale)
  */
 static void panel_visit(uintptr_t block, unsigned scale, int allocated, void *context)
 {
-    uintptr_t last = block + (((uintptr_t)1 << scale) - 1);     /* no overflow at the top of memory */
+    uintptr_t last = block + (heap_scale_bytes(scale) - 1);     /* no overflow at the top of memory */
     uintptr_t window_last = window + (window_bytes() - 1);
 
     (void)context;

@@ -40,7 +40,7 @@ void kprintf(const char *format, ...)
 
 /* ---- the heap ------------------------------------------------------------------- */
 
-static uint64_t block_bytes(void) { return (uint64_t)1 << fake_heap.min_scale; }
+static uint64_t block_bytes(void) { return heap_scale_bytes(fake_heap.min_scale); }
 
 /* The span the real heap would manage: start rounded up and end rounded down to a block. */
 static struct span aligned(struct span offered)
