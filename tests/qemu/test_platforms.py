@@ -10,11 +10,11 @@ BIOS (test_boot.py).
 
 import re
 
+from boot_output import BANNER_LINES, DIVIDE_ERROR_REPORT, assert_lines_in_order, bytes_between, kib_figure, \
+    memory_map, usable_ranges
 from heap_dump import KMALLOC_LINE, STATUS_LINE, allocate, answer, assert_dump_matches, free, free_lists, \
     predict_kmalloc
 from qemu import Machine
-from test_boot import BANNER_LINES, DIVIDE_ERROR_REPORT, assert_lines_in_order, bytes_between, kib_figure, \
-    memory_map, usable_ranges
 
 ONE_MIB, FOUR_GIB = 1 << 20, 1 << 32
 HEAP_COVERAGE = 0.99            # of the usable RAM from 1 MiB to 4 GiB (the kernel image is the rest)
