@@ -8,15 +8,13 @@
 # below 4 GiB, because the structure holds 32-bit addresses.
 
 BOOTINFO_UNIT_SOURCES := src/boot/bootinfo.c tests/bootinfo/unit.c tests/lib/check.c
-BOOTINFO_UNIT_DEPS    := $(BOOTINFO_UNIT_SOURCES) inc/boot/bootinfo.h inc/boot/multiboot.h \
-                         inc/lib/string.h tests/lib/check.h
+BOOTINFO_UNIT_CC       = $(HOST_CC)
+BOOTINFO_UNIT_FLAGS    = $(HOST_FLAGS) $(HOST_SANITIZE)
+$(eval $(call host_program,bootinfo_unit,BOOTINFO_UNIT))
 
 TEST_SUITES += bootinfo-unit
+SUITE_HELP_bootinfo-unit := the Multiboot information copied into struct boot_info (host, ASan, UBSan)
 .PHONY: bootinfo-unit
 
-$(BUILD)/host/bootinfo_unit: $(BOOTINFO_UNIT_DEPS)
-	@mkdir -p $(@D)
-	$(HOST_CC) $(HOST_FLAGS) $(HOST_SANITIZE) $(BOOTINFO_UNIT_SOURCES) -o $@
-
-bootinfo-unit: $(BUILD)/host/bootinfo_unit
-	$(BUILD)/host/bootinfo_unit
+bootinfo-unit: $(HOST_DIR)/bootinfo_unit
+	$(HOST_DIR)/bootinfo_unit

@@ -9,16 +9,13 @@
 
 FRAMEBUFFER_UNIT_SOURCES := src/drivers/framebuffer.c src/drivers/font8x16.c \
                             tests/framebuffer/unit.c tests/lib/check.c
-FRAMEBUFFER_UNIT_DEPS    := $(FRAMEBUFFER_UNIT_SOURCES) inc/drivers/framebuffer.h \
-                            inc/drivers/font8x16.h inc/drivers/display.h inc/boot/bootinfo.h \
-                            inc/lib/string.h tests/lib/check.h
+FRAMEBUFFER_UNIT_CC       = $(HOST_CC)
+FRAMEBUFFER_UNIT_FLAGS    = $(HOST_FLAGS) $(HOST_SANITIZE)
+$(eval $(call host_program,framebuffer_unit,FRAMEBUFFER_UNIT))
 
 TEST_SUITES += framebuffer-unit
+SUITE_HELP_framebuffer-unit := the framebuffer console pixel by pixel at 16, 24 and 32 bpp (host, ASan, UBSan)
 .PHONY: framebuffer-unit
 
-$(BUILD)/host/framebuffer_unit: $(FRAMEBUFFER_UNIT_DEPS)
-	@mkdir -p $(@D)
-	$(HOST_CC) $(HOST_FLAGS) $(HOST_SANITIZE) $(FRAMEBUFFER_UNIT_SOURCES) -o $@
-
-framebuffer-unit: $(BUILD)/host/framebuffer_unit
-	$(BUILD)/host/framebuffer_unit
+framebuffer-unit: $(HOST_DIR)/framebuffer_unit
+	$(HOST_DIR)/framebuffer_unit

@@ -9,12 +9,7 @@
 # model in tests/heap/model.c; both run under AddressSanitizer and UBSan. A
 # coverage build of the differential test joins unit.mk's COVERAGE_RUNS.
 
-FUZZ_CC     ?= clang
-COVERAGE_CC ?= clang
-HOST_DIR    := $(BUILD)/host
-
 MODEL_SOURCES := src/memory/heap.c tests/heap/model.c
-MODEL_DEPS    := $(MODEL_SOURCES) inc/memory/heap.h tests/heap/model.h
 BENCH_FLAGS   := -std=c11 -Wall -Wextra -Werror -O2 -Iinc
 
 # Inputs of at most FUZZ_MAX_LEN bytes; crashing inputs are saved under fuzz-artifacts/.
@@ -24,28 +19,32 @@ FUZZ_OPTIONS   = -max_len=$(FUZZ_MAX_LEN) -artifact_prefix=$(HOST_DIR)/fuzz-arti
 FUZZ_SESSION  ?= -seed=1 -runs=50000 -max_total_time=20
 
 TEST_SUITES += heap-differential heap-fuzz
+SUITE_HELP_heap-differential := a million random operations against a reference model, several seeds (ASan, UBSan)
+SUITE_HELP_heap-fuzz := the libFuzzer target over its saved corpus, then a short bounded session
 .PHONY: heap-differential heap-fuzz fuzz bench
 
 # ---- the differential test ----------------------------------------------------------
-$(HOST_DIR)/heap_differential: $(MODEL_DEPS) tests/heap/differential.c
-	@mkdir -p $(@D)
-	$(HOST_CC) $(HOST_FLAGS) $(HOST_SANITIZE) $(MODEL_SOURCES) tests/heap/differential.c -o $@
+HEAP_DIFFERENTIAL_SOURCES := $(MODEL_SOURCES) tests/heap/differential.c
+HEAP_DIFFERENTIAL_CC       = $(HOST_CC)
+HEAP_DIFFERENTIAL_FLAGS    = $(HOST_FLAGS) $(HOST_SANITIZE)
+$(eval $(call host_program,heap_differential,HEAP_DIFFERENTIAL))
 
 heap-differential: $(HOST_DIR)/heap_differential
 	$(HOST_DIR)/heap_differential
 
 # For make coverage (unit.mk): no sanitizers, a tenth of the operations.
-$(HOST_DIR)/heap_differential-cov: $(MODEL_DEPS) tests/heap/differential.c
-	@mkdir -p $(@D)
-	$(COVERAGE_CC) $(COVERAGE_FLAGS) -DOPERATIONS_PERCENT=10 $(MODEL_SOURCES) \
-	  tests/heap/differential.c -o $@
+HEAP_DIFFERENTIAL_COV_SOURCES = $(HEAP_DIFFERENTIAL_SOURCES)
+HEAP_DIFFERENTIAL_COV_CC      = $(COVERAGE_CC)
+HEAP_DIFFERENTIAL_COV_FLAGS   = $(COVERAGE_FLAGS) -DOPERATIONS_PERCENT=10
+$(eval $(call host_program,heap_differential-cov,HEAP_DIFFERENTIAL_COV))
 
 COVERAGE_RUNS += $(HOST_DIR)/heap_differential-cov
 
 # ---- the fuzzer ---------------------------------------------------------------------
-$(HOST_DIR)/heap_fuzz: $(MODEL_DEPS) tests/heap/fuzz.c
-	@mkdir -p $(@D)
-	$(FUZZ_CC) $(HOST_FLAGS) -fsanitize=fuzzer $(HOST_SANITIZE) $(MODEL_SOURCES) tests/heap/fuzz.c -o $@
+HEAP_FUZZ_SOURCES := $(MODEL_SOURCES) tests/heap/fuzz.c
+HEAP_FUZZ_CC       = $(FUZZ_CC)
+HEAP_FUZZ_FLAGS    = $(HOST_FLAGS) -fsanitize=fuzzer $(HOST_SANITIZE)
+$(eval $(call host_program,heap_fuzz,HEAP_FUZZ))
 
 fuzz: $(HOST_DIR)/heap_fuzz
 	@mkdir -p $(HOST_DIR)/fuzz-corpus $(HOST_DIR)/fuzz-artifacts

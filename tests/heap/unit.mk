@@ -8,17 +8,24 @@
 # programs built with $(COVERAGE_FLAGS) to COVERAGE_RUNS, with a rule to build
 # each; `make coverage` runs each one with no arguments and needs it to exit 0.
 
-COVERAGE_CC   ?= clang
 LLVM_PROFDATA ?= $(firstword $(shell command -v llvm-profdata llvm-profdata-14 2>/dev/null) \
                    llvm-profdata)
 LLVM_COV      ?= $(firstword $(shell command -v llvm-cov llvm-cov-14 2>/dev/null) llvm-cov)
 
 HEAP_UNIT_SOURCES := src/memory/heap.c tests/heap/unit.c tests/heap/unit_check.c tests/lib/check.c
-HEAP_UNIT_DEPS    := $(HEAP_UNIT_SOURCES) inc/memory/heap.h tests/heap/fixtures.h tests/lib/check.h
+HEAP_UNIT_CC       = $(HOST_CC)
+HEAP_UNIT_FLAGS    = $(HOST_FLAGS) $(HOST_SANITIZE)
+$(eval $(call host_program,heap_unit,HEAP_UNIT))
+
 COVERAGE_FLAGS    := -std=c11 -Wall -Wextra -Werror -g -O0 -Iinc \
                      -fprofile-instr-generate -fcoverage-mapping
-COVERAGE_DIR      := $(BUILD)/host/coverage
-COVERAGE_RUNS     += $(BUILD)/host/heap_unit-cov
+COVERAGE_DIR      := $(HOST_DIR)/coverage
+COVERAGE_RUNS     += $(HOST_DIR)/heap_unit-cov
+
+HEAP_UNIT_COV_SOURCES = $(HEAP_UNIT_SOURCES)
+HEAP_UNIT_COV_CC      = $(COVERAGE_CC)
+HEAP_UNIT_COV_FLAGS   = $(COVERAGE_FLAGS)
+$(eval $(call host_program,heap_unit-cov,HEAP_UNIT_COV))
 
 # llvm-cov takes the first program plainly and every other one after -object.
 COVERAGE_PROGRAMS  = $(firstword $(COVERAGE_RUNS)) \
@@ -26,18 +33,11 @@ COVERAGE_PROGRAMS  = $(firstword $(COVERAGE_RUNS)) \
 COVERAGE_PROFILE   = -instr-profile=$(COVERAGE_DIR)/heap.profdata
 
 TEST_SUITES += heap-unit
+SUITE_HELP_heap-unit := every behaviour of heap.c: splits, merges, refused frees, regions (host, ASan, UBSan)
 .PHONY: heap-unit coverage coverage-programs
 
-$(BUILD)/host/heap_unit: $(HEAP_UNIT_DEPS)
-	@mkdir -p $(@D)
-	$(HOST_CC) $(HOST_FLAGS) $(HOST_SANITIZE) $(HEAP_UNIT_SOURCES) -o $@
-
-heap-unit: $(BUILD)/host/heap_unit
-	$(BUILD)/host/heap_unit
-
-$(BUILD)/host/heap_unit-cov: $(HEAP_UNIT_DEPS)
-	@mkdir -p $(@D)
-	$(COVERAGE_CC) $(COVERAGE_FLAGS) $(HEAP_UNIT_SOURCES) -o $@
+heap-unit: $(HOST_DIR)/heap_unit
+	$(HOST_DIR)/heap_unit
 
 # A recipe, not a prerequisite list: it sees programs added by fragments included later.
 coverage-programs:

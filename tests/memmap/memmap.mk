@@ -7,17 +7,14 @@
 # the linker can put kernel_start and kernel_end where linker.ld puts them.
 
 MEMMAP_UNIT_SOURCES := src/memory/memmap.c tests/memmap/unit.c tests/memmap/fakes.c tests/lib/check.c
-MEMMAP_UNIT_DEPS    := $(MEMMAP_UNIT_SOURCES) inc/memory/memmap.h inc/memory/heap.h \
-                       inc/boot/bootinfo.h tests/memmap/fakes.h tests/lib/check.h
-MEMMAP_UNIT_FLAGS   := $(HOST_FLAGS) $(HOST_SANITIZE) -fno-pie -no-pie \
-                       -Wl,--defsym=kernel_start=0x100000,--defsym=kernel_end=0x140000
+MEMMAP_UNIT_CC       = $(HOST_CC)
+MEMMAP_UNIT_FLAGS    = $(HOST_FLAGS) $(HOST_SANITIZE) -fno-pie
+MEMMAP_UNIT_LDFLAGS  = -no-pie -Wl,--defsym=kernel_start=0x100000,--defsym=kernel_end=0x140000
+$(eval $(call host_program,memmap_unit,MEMMAP_UNIT))
 
 TEST_SUITES += memmap-unit
+SUITE_HELP_memmap-unit := memory maps turned into heap regions, QEMU maps and strange ones (host, ASan, UBSan)
 .PHONY: memmap-unit
 
-$(BUILD)/host/memmap_unit: $(MEMMAP_UNIT_DEPS)
-	@mkdir -p $(@D)
-	$(HOST_CC) $(MEMMAP_UNIT_FLAGS) $(MEMMAP_UNIT_SOURCES) -o $@
-
-memmap-unit: $(BUILD)/host/memmap_unit
-	$(BUILD)/host/memmap_unit
+memmap-unit: $(HOST_DIR)/memmap_unit
+	$(HOST_DIR)/memmap_unit

@@ -7,6 +7,7 @@
 #   python3 tests/qemu/run.py test_demo -k panel
 
 TEST_SUITES += qemu-demo
+SUITE_HELP_qemu-demo := the demo keys against the buddy algorithm, random presses, status line, panel
 .PHONY: qemu-demo screenshots
 
 qemu-demo:

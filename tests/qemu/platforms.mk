@@ -8,6 +8,7 @@
 #   python3 tests/qemu/run.py test_platforms -k uefi_32
 
 TEST_SUITES += qemu-platforms
+SUITE_HELP_qemu-platforms := 64- and 32-bit UEFI, BIOS on pc and q35 with a Pentium II, the self-test entry
 .PHONY: qemu-platforms
 
 qemu-platforms:

@@ -7,6 +7,7 @@
 #   python3 tests/qemu/run.py test_boot -k memory_map
 
 TEST_SUITES += qemu-boot
+SUITE_HELP_qemu-boot := the real ISO headless: banner, keys, exceptions, memory maps, both toolchains kernels
 .PHONY: qemu-boot
 
 qemu-boot:
