@@ -14,6 +14,7 @@ PACKAGES=(
     clang lld llvm libclang-rt-14-dev               # clang kernel build, fuzzer, coverage
     grub-common grub-pc-bin grub-efi-amd64-bin grub-efi-ia32-bin xorriso mtools  # the ISO
     qemu-system-x86 ovmf ovmf-ia32                  # running it, under BIOS and 64/32-bit UEFI
+    valgrind                                        # make bench's instruction counts (callgrind)
 )
 
 # tool-or-file : what provides it (for the box on non-Debian systems)
@@ -26,6 +27,7 @@ NEEDED=(
     "qemu-system-i386:qemu-system-x86" "qemu-system-x86_64:qemu-system-x86"
     "/usr/share/ovmf/OVMF.fd:ovmf" "/usr/share/OVMF/OVMF32_CODE_4M.secboot.fd:ovmf-ia32"
     "/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a|/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-dev (libFuzzer)"
+    "valgrind:valgrind" "/usr/include/valgrind/callgrind.h:valgrind"
 )
 
 have() {        # have "a|b|c": is any of these a command or an existing path?

@@ -77,9 +77,14 @@ heap-fuzz: $(HOST_DIR)/heap_fuzz
 	[ $$failed -eq 0 ]
 
 # ---- the benchmark: -O2, no sanitizers --------------------------------------------------
-$(HOST_DIR)/heap_bench: src/memory/heap.c inc/memory/heap.h tests/heap/bench.c
+# It times every workload, then runs itself under valgrind's callgrind for the
+# instruction counts (valgrind comes from scripts/install-deps.sh, hence check-tools).
+BENCH_SOURCES := src/memory/heap.c tests/heap/bench.c tests/heap/bench_callgrind.c
+
+$(HOST_DIR)/heap_bench: $(BENCH_SOURCES) inc/memory/heap.h tests/heap/bench_callgrind.h \
+                        | check-tools
 	@mkdir -p $(@D)
-	$(HOST_CC) $(BENCH_FLAGS) src/memory/heap.c tests/heap/bench.c -o $@
+	$(HOST_CC) $(BENCH_FLAGS) $(BENCH_SOURCES) -o $@
 
 bench: $(HOST_DIR)/heap_bench
 	$(HOST_DIR)/heap_bench
