@@ -131,7 +131,7 @@ def address_of(expression):
     try:
         value = gdb.parse_and_eval(expression)
         return int(value) & ((1 << (8 * value.type.sizeof)) - 1 if value.type.sizeof else ~0)
-    except gdb.error as error:
+    except (gdb.error, TypeError, ValueError) as error:
         raise ShompError('%r is not an address: %s' % (expression, error)) from None
 
 

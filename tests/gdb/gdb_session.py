@@ -8,7 +8,8 @@ GDB in batch mode running scripts/gdb/shompos.py's commands against it.
         results[0].lines                            # what the command printed, line by line
         results[1].error                            # its error message, or None
 
-run_gdb stops the VM through QMP, attaches GDB, runs each command through
+run_gdb stops the VM through QMP, attaches GDB, checks that the ELF is the
+kernel QEMU runs (compare-sections), runs each command through
 gdb.execute(to_string=True) so that every command's output is kept apart
 from the others and from the frame GDB prints on attach, and detaches (QEMU
 then resumes the VM; resume() says so explicitly through QMP). A Python
@@ -63,8 +64,8 @@ class Result:
 
 
 def kernel_elf():
-    """The kernel the ISO was built from: $SHOMPOS_ELF, else build/gcc/shompos.elf."""
-    return os.environ.get('SHOMPOS_ELF', os.path.join(REPO, 'build', 'gcc', 'shompos.elf'))
+    """The kernel in the ISO: $SHOMPOS_ELF, else iso/boot/shompos.elf (what make iso put in it)."""
+    return os.environ.get('SHOMPOS_ELF', os.path.join(REPO, 'iso', 'boot', 'shompos.elf'))
 
 
 def free_port():
@@ -113,12 +114,15 @@ def run_gdb(machine, commands, elf=None):
         with open(driver, 'w') as out:
             out.write(DRIVER % (json.dumps(commands), results_path))
         target = [] if machine is None else [
-            '-ex', 'target remote 127.0.0.1:%d' % machine.gdb_port]
+            '-ex', 'target remote 127.0.0.1:%d' % machine.gdb_port, '-ex', 'compare-sections -r']
         argv = [GDB, '-nx', '-batch', '-ex', 'set pagination off', '-ex', 'set confirm off',
                 '-ex', 'file ' + (elf or kernel_elf()), '-ex', 'source ' + SCRIPT] + target + [
                 '-ex', 'source ' + driver] + (['-ex', 'detach'] if machine is not None else [])
         done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True, timeout=GDB_TIMEOUT)
+        if 'MIS-MATCHED' in done.stdout:
+            raise GdbError('%s is not the kernel QEMU runs (compare-sections): build both with '
+                           'make, or set SHOMPOS_ELF' % (elf or kernel_elf()))
         if not os.path.exists(results_path):
             raise GdbError('GDB ran no command (status %d):\n%s' % (done.returncode, done.stdout))
         with open(results_path) as f:

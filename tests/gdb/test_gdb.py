@@ -5,7 +5,8 @@ commands in GDB's batch mode and compare them with the kernel's own answers:
 shomp-freelists with `p` line for line, shomp-stats with `s`, shomp-walk's
 counts with `s` and `p`, shomp-block with the kmalloc lines, shomp-pagewalk
 with the CPU's registers and with QEMU's `info tlb` over page tables built in
-a free block, shomp-slabinfo with `d` (when the kernel has it). Corrupted
+a free block, shomp-slabinfo with `d` (when the kernel has it; until then,
+with slab_layout.c, a host program laid out as the script assumes). Corrupted
 headers and a looping free list must be reported in words; afterwards the VM
 goes on and answers keys. Run: make qemu-gdb, or
 PYTHONPATH=tests/gdb python3 tests/qemu/run.py test_gdb -k block
@@ -302,38 +303,55 @@ def tlb_physical(tlb, virtual):
     return None
 
 
+def free_block_below(walk_lines, scale, limit):
+    """The lowest free block of at least this scale that ends below limit, from shomp-walk."""
+    for row in filter(None, map(WALK_LINE.match, walk_lines)):
+        block, block_scale = int(row[1], 16), int(row[2])
+        if row[3] == 'free' and block_scale >= scale and block + (1 << block_scale) <= limit:
+            return block
+    raise AssertionError('no free block of scale %d or more below 0x%x' % (scale, limit))
+
+
+PAGING_ON = ['set var $cr0_saved = $cr0', 'set var $cr3_saved = $cr3', 'set var $cr4_saved = $cr4',
+             'set var $cr3 = {directory:#x}', 'set var $cr4 = $cr4 | 0x10',
+             'set var $cr0 = $cr0 | 0x80000000']
+PAGING_OFF = ['set var $cr0 = $cr0_saved', 'set var $cr4 = $cr4_saved', 'set var $cr3 = $cr3_saved']
+
+
+def with_paging(machine, directory, tables, commands):
+    """
+    In one GDB session (QEMU resumes the VM when GDB detaches): write the
+    tables at directory, turn on PSE and paging over them through CR3, CR4
+    and CR0, run commands, restore the three registers. Their Results.
+    """
+    with tempfile.NamedTemporaryFile(suffix='.bin') as image:
+        image.write(tables)
+        image.flush()
+        setup = ['restore %s binary 0x%x' % (image.name, directory)] + [
+            c.format(directory=directory) for c in PAGING_ON]
+        results = run_gdb(machine, setup + commands + PAGING_OFF)
+    assert all(r.error is None for r in results), [r for r in results if r.error]
+    return results[len(setup):len(setup) + len(commands)]
+
+
 def test_shomp_pagewalk_walks_real_page_tables_as_qemu_does():
     with gdb_machine() as machine:
         machine.wait_for_prompt()
         before = answer(machine, 'p')
         walk = one(machine, 'shomp-walk 0')
         resume(machine)
-        base = next(int(row[1], 16) for row in map(WALK_LINE.match, walk.lines) if row and
-                    row[3] == 'free' and int(row[2]) >= 14 and int(row[1], 16) + (1 << int(row[2])) <= 4 << 20)
+        base = free_block_below(walk.lines, 14, 4 << 20)
         directory, tables = page_tables(base)
         probes = [0, 0x1234, base + 0x10, directory + 4, 0x00500123, 0x07ffffff, 0x40000000,
                   0xfffff123, 0xffffe000]
-        with tempfile.NamedTemporaryFile(suffix='.bin') as image:
-            image.write(tables)
-            image.flush()
-            results = run_gdb(machine, [
-                'set var $cr0_saved = $cr0', 'set var $cr3_saved = $cr3', 'set var $cr4_saved = $cr4',
-                'restore %s binary 0x%x' % (image.name, directory),
-                'set var $cr3 = 0x%x' % directory, 'set var $cr4 = $cr4 | 0x10',
-                'set var $cr0 = $cr0 | 0x80000000'] +
-                ['shomp-pagewalk 0x%x' % p for p in probes] + ['monitor info tlb', 'shomp-freelists',
-                'set var $cr0 = $cr0_saved', 'set var $cr4 = $cr4_saved', 'set var $cr3 = $cr3_saved',
-                'shomp-pagewalk 0'])
-        assert all(r.error is None for r in results), [r for r in results if r.error]
-        walks, tlb = results[7:7 + len(probes)], results[7 + len(probes)].output
-        assert tlb_physical(tlb, base + 0x10) == base + 0x10, 'the fixture did not turn paging on'
+        *walks, tlb, free_lists = with_paging(machine, directory, tables, [
+            'shomp-pagewalk 0x%x' % p for p in probes] + ['monitor info tlb', 'shomp-freelists'])
+        assert tlb_physical(tlb.output, base + 0x10) == base + 0x10, 'the fixture did not turn paging on'
         for probe, result in zip(probes, walks):
-            physical = tlb_physical(tlb, probe)
-            if physical is None:
-                assert 'not present' in result.lines[-1], '0x%x: %r' % (probe, result.lines)
-            else:
-                assert result.lines[-1] == 'physical 0x%08x' % physical, '0x%x: %r, QEMU says 0x%x' % (
-                    probe, result.lines, physical)
+            physical = tlb_physical(tlb.output, probe)
+            expected = 'physical 0x%08x' % physical if physical is not None else 'not present: '
+            assert result.lines[-1].startswith(expected), '0x%x: %r, QEMU: %r' % (
+                probe, result.lines, expected)
         assert any('4 MiB page' in line for line in walks[4].lines), walks[4].lines
         assert 'page directory' in walks[6].lines[-1] and 'page table' in walks[0].lines[-1]
         assert walks[7].lines[-1] == 'physical 0x%08x' % (base + 0x123), walks[7].lines
@@ -342,8 +360,9 @@ def test_shomp_pagewalk_walks_real_page_tables_as_qemu_does():
             directory + 4092, directory + 2 * PAGE | 7, directory + 2 * PAGE) in walks[7].lines
         assert 'PTE 1 at 0x%08x: 0x00001a03 present, writable, supervisor -> frame 0x00001000' % (
             directory + PAGE + 4) in walks[1].lines, walks[1].lines
-        assert results[-5].lines == before, 'shomp-freelists under paging: %r' % results[-5].lines
-        assert 'paging is off (CR0.PG=0): virtual = physical' in results[-1].lines, results[-1].lines
+        assert free_lists.lines == before, 'shomp-freelists under paging: %r' % free_lists.lines
+        off = one(machine, 'shomp-pagewalk 0')
+        assert 'paging is off (CR0.PG=0): virtual = physical' in off.lines, off.lines
         assert_answers_keys(machine, before)
 
 
@@ -369,6 +388,31 @@ def test_shomp_slabinfo_equals_d_or_says_there_are_no_slab_caches():
         else:
             assert ours[0].startswith('slabinfo') and len(ours) >= 2, ours
         assert answer(machine, 'c') == ['heap check: OK']
+
+
+SLAB_ROWS = ['slabinfo - version: 2.1 (ShompOS)',
+             '# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> '
+             ': slabdata <active_slabs> <num_slabs>',
+             'demo-24                5    169     24  169    1 : slabdata      1      1',
+             'page-tables            9     12   1024    3    1 : slabdata      3      4',
+             'big-objects            0      0   2048   15    8 : slabdata      0      0']
+
+
+def test_shomp_slabinfo_reads_caches_laid_out_as_it_assumes_in_both_list_shapes():
+    """The reading half of shomp-slabinfo, on a host program laid out as the script documents."""
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'slab_layout.c')
+    with tempfile.TemporaryDirectory(prefix='shompos-slab-') as scratch:
+        for shape, flags in (('chain', []), ('circular', ['-DCIRCULAR'])):
+            program = os.path.join(scratch, shape)
+            subprocess.run([os.environ.get('HOST_CC', 'cc'), '-std=c11', '-Wall', '-Wextra', '-Werror',
+                            '-g', '-O0', '-o', program, source] + flags, check=True)
+            loop = ('set var caches[2].next = &caches[1]' if shape == 'chain'
+                    else 'set var caches[2].link.next = &caches[1].link')
+            table, looped = run_gdb(None, ['break caches_ready', 'run', 'shomp-slabinfo', loop,
+                                           'shomp-slabinfo'], elf=program)[2::2]
+            assert table.error is None and table.lines == SLAB_ROWS, '%s: %r' % (shape, table)
+            assert looped.error and looped.error.startswith('shomp-slabinfo: the kmem_caches list '
+                                                            'loops'), '%s: %r' % (shape, looped)
 
 
 # ---- bad input -------------------------------------------------------------------------------
@@ -398,7 +442,8 @@ def test_commands_without_a_running_kernel_say_so():
 
 
 def test_the_script_loads_and_lists_its_commands_in_one_line():
-    done = subprocess.run([GDB, '-nx', '-batch', '-ex', 'source ' + SCRIPT], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+    done = subprocess.run([GDB, '-nx', '-batch', '-ex', 'source ' + SCRIPT], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=60)
     lines = done.stdout.strip().split('\n')
     assert len(lines) == 1 and lines[0].startswith('ShompOS GDB commands: shomp-freelists, '), lines
     for command in ('shomp-walk', 'shomp-block', 'shomp-pagewalk', 'shomp-slabinfo', 'shomp-stats'):
