@@ -50,6 +50,10 @@ HEADER_TYPE = 'struct block_header'
 LINK_TYPE = 'struct list_header'
 STATE_ENUM = 'enum heap_block_state'
 STATE_PREFIX = 'HEAP_BLOCK_'                # HEAP_BLOCK_FREE -> "free"
+HEAP_FIELDS = ('free_lists', 'free_count', 'nonempty', 'regions', 'region_count',
+               'largest_carved', 'stats')
+STATS_FIELDS = ('managed_bytes', 'allocated_bytes', 'requested_bytes', 'allocations', 'frees',
+                'failed_allocations', 'refused_frees', 'splits', 'merges')
 REGION_FIELDS = ('start', 'end')            # struct region today; more means a frame table
 CALLER_FIELDS = (('allocated by', 'alloc_caller'), ('freed by', 'free_caller'))
 
@@ -124,6 +128,15 @@ def field_offset(type_, name):
     raise ShompError('%s has no field %s' % (type_, name))
 
 
+def require_fields(type_, names):
+    """Refuse a kernel whose type lacks a field this script reads, naming it."""
+    have = {f.name for f in type_.strip_typedefs().fields()}
+    missing = [name for name in names if name not in have]
+    if missing:
+        raise ShompError('%s has no field %s: this kernel is laid out otherwise than shompos.py '
+                         'expects (the names at its top)' % (type_, ', '.join(missing)))
+
+
 def address_of(expression):
     """An address from a GDB expression (0x12e048, $eax, ptr, &x), as an unsigned int."""
     if not expression.strip():
@@ -168,8 +181,9 @@ class Heap:
             raise ShompError('no symbol %r: load ShompOS\'s ELF first (file build/gcc/shompos.elf)'
                              % HEAP_SYMBOL)
         self.address, self.type = int(symbol.value().address), symbol.type
-        self.fields = read_struct(self.type, self.address)
         self.header_type, self.link_type = lookup_type(HEADER_TYPE), lookup_type(LINK_TYPE)
+        self.require_layout()
+        self.fields = read_struct(self.type, self.address)
         self.word = lookup_type('uintptr_t').sizeof
         self.max_scale = len(self.fields['free_lists']) - 1
         self.min_scale = (self.header_type.sizeof + self.link_type.sizeof - 1).bit_length()
@@ -177,6 +191,13 @@ class Heap:
                        for f in lookup_type(STATE_ENUM).fields()}
         self.regions = self.read_regions()
         self.warning = self.layout_warning()
+
+    def require_layout(self):
+        require_fields(self.type, HEAP_FIELDS)
+        require_fields(self.type.strip_typedefs()['stats'].type, STATS_FIELDS)
+        require_fields(self.type.strip_typedefs()['regions'].type.target(), REGION_FIELDS)
+        require_fields(self.header_type, ('requested', 'scale', 'state', 'check'))
+        require_fields(self.link_type, ('next', 'prev'))
 
     def read_regions(self):
         count, slots = self.fields['region_count'], self.fields['regions']
@@ -216,6 +237,10 @@ class Heap:
             if start <= address < end:
                 return i, start, end
         return None
+
+    def initialised(self):
+        """Has heap_init run? It points every sentinel head at itself; .bss starts them at 0."""
+        return all(head['next'] != 0 for head in self.fields['free_lists'])
 
     def state_name(self, state):
         return self.states.get(state, 'unknown state 0x%02x' % state)
@@ -290,10 +315,10 @@ def free_list_problems(heap, scale):
     Returns what is wrong, in words; [] for a sound list.
     """
     head, count = heap.free_list_head(scale), heap.free_count(scale)
-    node, prev, seen = None, head, set()
-    node = read_struct(heap.link_type, head)['next']
+    prev, seen = head, set()
+    node = heap.fields['free_lists'][scale]['next']
     while node != head:
-        block = node - heap.header_type.sizeof
+        block = (node - heap.header_type.sizeof) % (1 << 8 * heap.word)
         if node in seen:
             return ['loop: node 0x%08x comes back after %d nodes and never reaches the head'
                     % (node, len(seen))]
@@ -508,9 +533,13 @@ class ShompCommand(gdb.Command):
         super().__init__(name, gdb.COMMAND_DATA)
         self.name = name
 
+    takes_argument = True
+
     def invoke(self, argument, from_tty):
         self.dont_repeat()
         try:
+            if argument.strip() and not self.takes_argument:
+                raise ShompError('takes no argument, not %r' % argument.strip())
             lines = self.run(argument.strip())
         except ShompError as error:
             raise gdb.GdbError('%s: %s' % (self.name, error)) from None
@@ -531,6 +560,8 @@ blocks. After the dump, a "warning:" line for each free list that is broken
 (a loop, a node that is no free block of its scale, a wrong count) and for a
 region whose walk stopped at a corrupted header."""
 
+    takes_argument = False
+
     def __init__(self):
         super().__init__('shomp-freelists')
 
@@ -545,10 +576,11 @@ region whose walk stopped at a corrupted header."""
                                                                    '; '.join(problems)))
             elif heap.state_name(header.state) == 'free':
                 lowest.setdefault(header.scale, []).append(header.block)
-        for scale in range(heap.min_scale, heap.max_scale + 1):
-            if heap.free_count(scale):
-                warnings += ['warning: free list %d: %s' % (scale, problem)
-                             for problem in free_list_problems(heap, scale)]
+        if not heap.initialised():
+            warnings.append('warning: the free-list heads are NULL: heap_init has not run yet')
+        for scale in range(heap.max_scale + 1 if heap.initialised() else 0):
+            warnings += ['warning: free list %d: %s' % (scale, problem)
+                         for problem in free_list_problems(heap, scale)]
         return self.dump(heap, lowest) + warnings
 
     @staticmethod
@@ -818,6 +850,8 @@ Usage: shomp-slabinfo
 Reads the list at kmem_caches. A kernel without slab caches gets a one-line
 "no slab caches" answer naming the symbol it looked for."""
 
+    takes_argument = False
+
     def __init__(self):
         super().__init__('shomp-slabinfo')
 
@@ -834,6 +868,8 @@ class Stats(ShompCommand):
     """The heap statistics exactly as the `s` key prints them (src/demo/report.c).
 
 Usage: shomp-stats"""
+
+    takes_argument = False
 
     def __init__(self):
         super().__init__('shomp-stats')
