@@ -388,21 +388,13 @@ PAGE_4M_BITS = ((6, 'dirty', None), (7, '4 MiB page', None), (8, 'global', None)
 
 
 def control_registers():
-    """CR0, CR3, CR4 from QEMU's gdbstub registers, else from its monitor's `info registers`."""
+    """CR0, CR3, CR4 from QEMU's gdbstub, which has them as registers cr0, cr3 and cr4."""
     require_target()
     try:
         return [int(gdb.parse_and_eval('$' + name)) for name in ('cr0', 'cr3', 'cr4')]
     except gdb.error:
-        pass
-    try:
-        text = gdb.execute('monitor info registers', to_string=True)
-    except gdb.error as error:
-        raise ShompError('cannot read CR0, CR3 and CR4: the stub has no such registers and no '
-                         'QEMU monitor (%s)' % error) from None
-    values = dict(re.findall(r'\b(CR[034])=([0-9a-fA-F]+)', text))
-    if len(values) != 3:
-        raise ShompError('cannot find CR0, CR3 and CR4 in QEMU\'s `info registers`')
-    return [int(values[name], 16) for name in ('CR0', 'CR3', 'CR4')]
+        raise ShompError('this GDB stub has no registers cr0, cr3 and cr4 (QEMU\'s gdbstub has '
+                         'them): the page tables cannot be found') from None
 
 
 def physical_mode(on):

@@ -31,6 +31,7 @@ HEADER_BYTES = 8                        # sizeof(struct block_header)
 PAGE = 4096
 RANDOM_KEYS = 40                        # random allocate and free keys between two dumps
 RANDOM_SEED = int(os.environ.get('SHOMPOS_SEED', '1212'))
+REGION_COUNT = "'src/memory/heap.c'::heap.region_count"
 NO_SLABS = 'no slab caches in this kernel (symbol kmem_caches not found)'
 
 
@@ -424,10 +425,16 @@ def test_bad_arguments_get_one_clear_line_naming_the_command():
         cases = [('shomp-block', 'an address is needed'), ('shomp-block no_such_symbol', 'is not an address'),
                  ('shomp-block 0x10', 'is not in the heap'), ('shomp-walk 7', 'no region 7'),
                  ('shomp-walk x', 'REGION is a region number'),
-                 ('shomp-pagewalk', 'an address is needed')]
+                 ('shomp-pagewalk', 'an address is needed'), ('shomp-stats 3', 'takes no argument'),
+                 ('set var $n = %s' % REGION_COUNT, None), ('set var %s = 99' % REGION_COUNT, None),
+                 ('shomp-walk', 'heap.region_count is 99 but there are 64 slots'),
+                 ('set var %s = $n' % REGION_COUNT, None)]
         results = run_gdb(machine, [command for command, _ in cases])
         for (command, words), result in zip(cases, results):
             name = command.split()[0]
+            if words is None:
+                assert result.error is None, result
+                continue
             assert result.error and result.error.startswith(name + ': ') and words in result.error, \
                 '%s: %r' % (command, result)
         assert_answers_keys(machine, dump)
