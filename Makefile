@@ -144,11 +144,13 @@ run-nox: check-tools
 	@$(MAKE) --no-print-directory iso
 	$(QEMU) $(subst -serial stdio,-serial file:$(BUILD)/serial.log,$(QEMU_FLAGS)) -display curses
 
+# GDB loads scripts/gdb/shompos.py, which prints one line listing its shomp-* commands.
 debug: check-tools
 	@$(MAKE) --no-print-directory iso
 	$(QEMU) $(subst -serial stdio,-serial file:$(BUILD)/serial.log,$(QEMU_FLAGS)) -display none -s -S & \
 	  qemu=$$!; \
-	  $(GDB) -q $(KERNEL) -ex 'target remote :1234' -ex 'break kernel_main' -ex 'continue'; \
+	  $(GDB) -q $(KERNEL) -ex 'source scripts/gdb/shompos.py' -ex 'target remote :1234' \
+	    -ex 'break kernel_main' -ex 'continue'; \
 	  kill $$qemu 2>/dev/null; true
 
 # ---- tools ---------------------------------------------------------------------

@@ -19,7 +19,7 @@ PACKAGES=(
 
 # tool-or-file : what provides it (for the box on non-Debian systems)
 NEEDED=(
-    "make:make" "python3:python3" "i686-linux-gnu-gcc|i686-elf-gcc:an i686 cross GCC"
+    "make:make" "python3:python3" "gdb:gdb" "i686-linux-gnu-gcc|i686-elf-gcc:an i686 cross GCC"
     "clang:clang" "ld.lld:lld" "llvm-cov:llvm" "llvm-profdata:llvm"
     "grub-mkrescue:grub-common" "grub-file:grub-common" "xorriso:xorriso" "mformat:mtools"
     "/usr/lib/grub/i386-pc:grub-pc-bin" "/usr/lib/grub/x86_64-efi:grub-efi-amd64-bin"

@@ -1,0 +1,17 @@
+# tests/gdb/gdb.mk - the GDB commands of scripts/gdb/shompos.py against a
+# running kernel: the ISO booted in QEMU with its GDB stub, GDB in batch mode
+# (and shomp-slabinfo on tests/gdb/slab_layout.c, built for the host).
+#
+#   make qemu-gdb   build the ISO, then run tests/gdb/test_gdb.py
+#
+# Included by the top Makefile. One test by hand:
+#   PYTHONPATH=tests/gdb python3 tests/qemu/run.py test_gdb -k block
+
+# GDB reads iso/boot/shompos.elf, the copy of the kernel that went into the ISO:
+# `make iso` keeps an ISO built by the other toolchain, and its symbols would not match.
+TEST_SUITES += qemu-gdb
+.PHONY: qemu-gdb
+
+qemu-gdb: check-tools
+	@$(MAKE) --no-print-directory iso
+	SHOMPOS_ELF=iso/boot/shompos.elf GDB=$(GDB) HOST_CC=$(HOST_CC) PYTHONPATH=tests/gdb python3 tests/qemu/run.py test_gdb --iso $(ISO)
