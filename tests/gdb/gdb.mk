@@ -10,6 +10,7 @@
 # GDB reads iso/boot/shompos.elf, the copy of the kernel that went into the ISO:
 # `make iso` keeps an ISO built by the other toolchain, and its symbols would not match.
 TEST_SUITES += qemu-gdb
+SUITE_HELP_qemu-gdb := scripts/gdb/shompos.py against a stopped kernel: free lists, blocks, walks, page tables, stats
 .PHONY: qemu-gdb
 
 qemu-gdb: check-tools
