@@ -159,7 +159,7 @@ struct paging_range {
     size_t bytes;
     uint32_t flags;             /* from PAGING_MAP_FLAGS */
     bool large_pages;
-    const char *what;           /* "kernel code", "heap region 2": for the v key and fault reports */
+    const char *what;           /* "kernel code", "heap region 2": for v and fault reports */
 };
 
 /* What went wrong in a build, and where. */

@@ -124,9 +124,10 @@ static enum paging_status map_page(struct paging_space *space, uintptr_t va, uin
 
     if (entry == NULL)
         return why;
-    if ((*entry & PAGING_PRESENT) && (*entry & ~(PAGING_ACCESSED | PAGING_DIRTY)) != wanted)
-        return PAGING_ALREADY_MAPPED;
-    *entry = wanted;
+    if (!(*entry & PAGING_PRESENT))
+        *entry = wanted;
+    else if ((*entry & ~(PAGING_ACCESSED | PAGING_DIRTY)) != wanted)
+        return PAGING_ALREADY_MAPPED;   /* equal: leave the CPU's accessed and dirty bits */
     return PAGING_OK;
 }
 
@@ -360,7 +361,7 @@ enum paging_status paging_unmap(struct paging_space *space, uintptr_t virt, uint
     return PAGING_OK;
 }
 
-/* The leaf entry mapping va (a 4 MiB directory entry or a table entry), or where the walk stopped. */
+/* The entry that maps va (a 4 MiB directory entry or a table entry), or where the walk stopped. */
 static enum paging_status find_leaf(const struct paging_space *space, uintptr_t va,
                                     uint32_t *leaf)
 {
