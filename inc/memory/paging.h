@@ -15,6 +15,16 @@
 #include <stdint.h>
 
 /*
+ * How the kernel uses it. At boot: fill a table of paging_range (kernel
+ * code, kernel data, each heap region, the framebuffer), paging_build it,
+ * set CR4.PSE, load CR3 with space.directory, set CR0.PG and CR0.WP. On a
+ * #PF: paging_decode_fault(error code) for the words, paging_translate(CR2)
+ * and paging_range_of(table, CR2) to say what the address is. For the v key:
+ * paging_for_each_run(table) and paging_get_stats. Heap debugging:
+ * paging_unmap a freed page, paging_map it back, invlpg after each.
+ */
+
+/*
  * A 32-bit virtual address, split three ways by the CPU (SDM figure 4-2):
  *
  *   31                22 21                12 11                       0
@@ -39,7 +49,7 @@
 
 /*
  * An entry: the frame's physical address in the high bits, flags in the
- * low twelve (SDM tables 4-5 and 4-6).
+ * low twelve (SDM tables 4-5 to 4-7).
  *
  *   31                            12 11    9 8 7 6 5 4 3 2 1 0
  *  +--------------------------------+-------+-+-+-+-+-+-+-+-+-+
@@ -47,7 +57,8 @@
  *  +--------------------------------+-------+-+-+-+-+-+-+-+-+-+
  *
  * A 4 MiB directory entry keeps only bits 31..22 of the address; its bits
- * 21..13 must be 0 (they are PSE-36's high address bits) and bit 12 is PAT.
+ * 21..13 must be 0 (under PSE-36, 20..13 hold address bits 39..32) and
+ * bit 12 is PAT. paging.c only writes frames below 4 GiB, so they are.
  */
 #define PAGING_PRESENT       0x001u  /* P: the entry is in use; else the CPU faults (#PF) */
 #define PAGING_WRITABLE      0x002u  /* W: writes allowed (for the kernel too once CR0.WP is set) */
@@ -104,7 +115,7 @@ const char *paging_status_text(enum paging_status status);
 /*
  * Where page-table pages come from. alloc returns one page, or NULL when
  * there is none; free takes back a page alloc gave. The kernel passes
- * kmalloc(4096) and kfree; the host tests a static pool.
+ * kmalloc(4096) and kfree; the host tests pass a static pool.
  *
  * Tables are reached through their physical address: the directory entry
  * holds it, and paging.c reads the table at that same address. So a page
@@ -151,7 +162,8 @@ struct paging_space {
  * 4 MiB of virtual space this range covers whole, whose physical start is
  * 4 MiB aligned too, and that no range without large_pages touches. Give it
  * only to ranges where no single page will ever be unmapped or changed
- * (the framebuffer, not the heap: heap debugging unmaps freed pages).
+ * (the framebuffer, not the heap: heap debugging unmaps freed pages). A
+ * space with 4 MiB pages needs CR4.PSE set before CR3 is loaded.
  */
 struct paging_range {
     uintptr_t start;            /* virtual address of the first byte */
@@ -178,6 +190,7 @@ struct paging_problem {
  * Returns PAGING_OK, or a refusal with *problem (if not NULL) saying which
  * range and where; then every page taken from the allocator has been given
  * back and space->directory is NULL. ranges may be NULL when count is 0.
+ * What space held before is overwritten, not freed: paging_destroy it first.
  */
 enum paging_status paging_build(struct paging_space *space, struct paging_allocator allocator,
                                 const struct paging_range *ranges, size_t count,
@@ -203,8 +216,8 @@ enum paging_status paging_map(struct paging_space *space, uintptr_t virt, uintpt
  * *phys and *flags (either may be NULL) get the frame and flags it had; the
  * caller then does invlpg(virt). Refused: PAGING_NO_TABLE or
  * PAGING_NOT_MAPPED (nothing was there), PAGING_IN_LARGE_PAGE (4 MiB pages
- * are never split), PAGING_MISALIGNED, PAGING_BAD_ADDRESS. The table stays,
- * even when it becomes empty.
+ * are never split), PAGING_MISALIGNED, PAGING_BAD_ADDRESS. Its table stays,
+ * even when it becomes empty (paging_destroy frees it).
  */
 enum paging_status paging_unmap(struct paging_space *space, uintptr_t virt, uintptr_t *phys,
                                 uint32_t *flags);
@@ -258,9 +271,10 @@ struct paging_stats {
 void paging_get_stats(const struct paging_space *space, struct paging_stats *out);
 
 /*
- * The page-fault error code (SDM section 4.7, figure 4-12), the CPU pushes
- * for #PF. paging_decode_fault turns it into words, as Linux's
- * show_fault_oops does: "supervisor write access, protection violation".
+ * The error code the CPU pushes for #PF (SDM section 4.7, figure 4-12).
+ * paging_decode_fault turns it into words, as Linux's show_fault_oops does:
+ * "supervisor write access", "protection violation" (the SDM's term; Linux
+ * prints "permissions violation").
  */
 #define PAGING_FAULT_PROTECTION  0x01u  /* P: 0 = the page was not present, 1 = protection */
 #define PAGING_FAULT_WRITE       0x02u  /* W/R: the access was a write */

@@ -96,10 +96,6 @@ static uint32_t *walk(struct paging_space *space, uintptr_t va, bool create,
 {
     uint32_t *directory_entry = &space->directory[PAGING_DIRECTORY_INDEX(va)];
 
-    if (*directory_entry & PAGING_LARGE) {
-        *why = PAGING_IN_LARGE_PAGE;
-        return NULL;
-    }
     if (!(*directory_entry & PAGING_PRESENT)) {
         if (!create) {
             *why = PAGING_NO_TABLE;
@@ -110,6 +106,9 @@ static uint32_t *walk(struct paging_space *space, uintptr_t va, bool create,
             return NULL;
         *directory_entry = (uint32_t)(uintptr_t)table | PAGING_TABLE_FLAGS;
         space->table_pages++;
+    } else if (*directory_entry & PAGING_LARGE) {
+        *why = PAGING_IN_LARGE_PAGE;
+        return NULL;
     }
     return &table_of(*directory_entry)[PAGING_TABLE_INDEX(va)];
 }
@@ -131,7 +130,7 @@ static enum paging_status map_page(struct paging_space *space, uintptr_t va, uin
     return PAGING_OK;
 }
 
-/* Map pages consecutive pages from va to consecutive frames from pa, as xv6's mappages. */
+/* Map `pages` pages from va to consecutive frames from pa, as xv6's mappages. */
 static enum paging_status map_range(struct paging_space *space, uintptr_t va, uintptr_t pa,
                                     size_t pages, uint32_t flags)
 {
@@ -176,7 +175,7 @@ static uintptr_t span_frame(const struct span *span, uintptr_t va)
 
 static bool span_holds(const struct span *span, uintptr_t va)
 {
-    return span->pages != 0 && va >= span->first && va - span->first <= span->last - span->first;
+    return span->pages != 0 && va >= span->first && va <= span->last;
 }
 
 /* Is one range fit to map: flags, page offsets, every byte and frame below 4 GiB? */
