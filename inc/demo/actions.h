@@ -27,4 +27,11 @@ void demo_benchmark(unsigned unused);
 void demo_divide_init(void);
 void demo_divide_by_zero(unsigned unused);
 
+/* faults.c: keys v, n, w and g. demo_faults_init registers the fixups n and w rely on. */
+void demo_faults_init(void);
+void demo_show_virtual_memory(unsigned unused);
+void demo_null_read(unsigned unused);
+void demo_code_write(unsigned unused);
+void demo_stack_overflow(unsigned unused);
+
 #endif

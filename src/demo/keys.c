@@ -31,6 +31,10 @@ static const struct demo_key demo_keys[] = {
     { 'm', "show the memory map and regions",  demo_show_memory, 0 },
     { 'b', "benchmark kmalloc and kfree",      demo_benchmark, 0 },
     { '0', "divide by zero, then recover",     demo_divide_by_zero, 0 },
+    { 'v', "show the virtual memory map",      demo_show_virtual_memory, 0 },
+    { 'n', "read through a NULL pointer",      demo_null_read, 0 },
+    { 'w', "write to the kernel's own code",   demo_code_write, 0 },
+    { 'g', "recurse until the stack overflows", demo_stack_overflow, 0 },
     { 'h', "show this help",                   demo_show_help, 0 },
     { '?', "show this help",                   demo_show_help, 0 },
 };
@@ -60,7 +64,7 @@ static void help_entry(const struct demo_key *entry, bool padded)
 }
 
 /*
- * Two keys per line, so the help's 12 lines fit the scrolling region (the
+ * Two keys per line, so the help's 14 lines fit the scrolling region (the
  * 19 rows below the status line and the panel on an 80x25 screen):
  *   "  4  kmalloc a scale 4 block (16 B)    r  kfree the newest scale 4 block"
  */

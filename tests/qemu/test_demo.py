@@ -22,7 +22,11 @@ PANEL_ROWS = range(1, 5)                # picture rows; row 5 is the legend
 PANEL_CELL_BYTES = 16                   # 2^heap_min_scale() on i686
 PANEL_LABEL = re.compile(r'^0x([0-9a-f]{8}) ')
 RANDOM_PRESSES = 2000
-RANDOM_KEYS = ALLOCATE_KEYS + FREE_KEYS + 'f0pscmh?'      # every key but b (slow)
+RANDOM_KEYS = ALLOCATE_KEYS + FREE_KEYS + 'f0pscmh?vnwg'  # every key but b (slow)
+FAULT_REPORTS = {'0': 'recovered: the divide-by-zero demo returns to the prompt',
+                 'n': 'recovered: the NULL-read demo returns to the prompt',
+                 'w': 'recovered: the code-write demo returns to the prompt',
+                 'g': 'recovered: the main loop starts again on a fresh stack'}
 RANDOM_SEED = int(os.environ.get('SHOMPOS_SEED', '4242'))
 HEAP_REGION_LINE = re.compile(r'^ +(\d+): 0x([0-9a-f]{8})-0x([0-9a-f]{8}) +(\d+) KiB$', re.MULTILINE)
 
@@ -161,9 +165,9 @@ def test_2000_random_presses_keep_the_heap_consistent_and_f_restores_the_boot_fr
             elif key == 'f':
                 assert ('nothing to free' in output) == (sum(live.values()) == 0), where
                 live = {scale: 0 for scale in DEMO_SCALES}
-            elif key == '0':
-                assert 'recovered: the divide-by-zero demo returns to the prompt' in output, where
-            if key != '0':
+            if key in FAULT_REPORTS:
+                assert FAULT_REPORTS[key] in output, where
+            else:
                 assert 'EXCEPTION' not in output, where
         assert status_line(machine)[3] == sum(live.values())
         assert answer(machine.press_and_wait('c')) == ['heap check: OK']
