@@ -17,23 +17,42 @@
  * ARENA_ALIGN, so offsets from it have the natural alignment of their own
  * value, and it is cleared before every test.
  */
-#define ARENA_ALIGN ((size_t)1 << 20)
-#define ARENA_BYTES ((size_t)2 << 20)
+#define ARENA_ALIGN ((size_t)4 << 20)
+#define ARENA_BYTES ((size_t)8 << 20)
 extern unsigned char *arena;
 
+#define PAGE HEAP_PAGE_BYTES
 
 /* Bytes in a block of this scale. */
 size_t block_bytes(unsigned scale);
 
-/* The block address behind a pointer kmalloc returned, and its header. */
+/* The block address behind a pointer kmalloc returned (a page block's is the pointer), and its header. */
 uintptr_t block_of(const void *p);
 struct block_header *header_of(uintptr_t block);
 
-/* A free block's link in its free list, just after its header. */
+/* The frame table entry of the frame holding address a (heap_frame_entry). */
+struct block_header *entry_of(uintptr_t a);
+
+/* A free block's link in its free list, a header's worth of bytes into it. */
 struct list_header *link_of(uintptr_t block);
 
 /* heap_add_region(arena + offset, length). */
 size_t add_region(size_t offset, size_t length);
+
+/*
+ * The bytes of frame table a region [arena + offset, + length) gets, by the
+ * rule heap.h states: 8 bytes per frame touched, rounded up to a smallest
+ * block, none without a whole frame.
+ */
+size_t frame_table_bytes(size_t offset, size_t length);
+
+/*
+ * A region whose blocks tile exactly [arena + offset, + length), its frame
+ * table just above (its span is length + table_after(offset, length)).
+ * Returns the bytes managed: length.
+ */
+size_t add_blocks(size_t offset, size_t length);
+size_t table_after(size_t offset, size_t length);
 
 /* Mark bytes outside every region unreadable (AddressSanitizer), and readable again. */
 void forbid(size_t offset, size_t length);

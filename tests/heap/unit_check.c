@@ -51,7 +51,7 @@ static void heap_check_passes_on_an_empty_a_fresh_and_a_busy_heap(void)
 
 static void heap_check_reports_a_corrupted_free_block_header(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     kmalloc(1);
     uintptr_t free_block = first_free(9);
     header_of(free_block)->check ^= 0x100;
@@ -60,7 +60,7 @@ static void heap_check_reports_a_corrupted_free_block_header(void)
 
 static void heap_check_reports_a_corrupted_allocated_block_header(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     kmalloc(1);
     uintptr_t block = block_of(kmalloc(1));
     header_of(block)->scale = 200;
@@ -69,7 +69,7 @@ static void heap_check_reports_a_corrupted_allocated_block_header(void)
 
 static void heap_check_reports_a_free_block_missing_from_its_list(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     kmalloc(1);
     uintptr_t free_block = first_free(10);
     list_unlink(link_of(free_block));
@@ -80,7 +80,7 @@ static void heap_check_reports_free_buddies_left_unmerged(void)
 {
     unsigned m = heap_min_scale();
 
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     uintptr_t a = block_of(kmalloc(1)), b = block_of(kmalloc(1));
     kmalloc(1);                         /* leaves one free block of scale m to link after */
     struct list_header *at = link_of(first_free(m));
@@ -95,7 +95,7 @@ static void heap_check_reports_an_allocated_block_on_a_free_list(void)
 {
     unsigned m = heap_min_scale();
 
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     uintptr_t block = block_of(kmalloc(1));
     list_insert_after(link_of(first_free(m)), link_of(block));
     CHECK_VIOLATION("free list holds a block that is not a free block of its scale", block, m);
@@ -103,7 +103,7 @@ static void heap_check_reports_an_allocated_block_on_a_free_list(void)
 
 static void heap_check_reports_free_list_links_that_disagree(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     uintptr_t busy = block_of(kmalloc(200));
     uintptr_t free_block = first_free(8);
     /* A fake neighbour inside the busy block points at the free block, which points back at it. */
@@ -115,7 +115,7 @@ static void heap_check_reports_free_list_links_that_disagree(void)
 
 static void heap_check_reports_a_free_block_cut_off_in_a_ring_of_its_own(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     kmalloc(1);
     uintptr_t free_block = first_free(9);
     struct list_header *node = link_of(free_block);
@@ -126,7 +126,7 @@ static void heap_check_reports_a_free_block_cut_off_in_a_ring_of_its_own(void)
 
 static void heap_check_reports_a_stale_header_standing_in_for_a_free_block(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     kfree(kmalloc(1));                  /* leaves stale free headers at 2^s, s < 12 */
     uintptr_t busy = block_of(kmalloc(heap_scale_payload(11)));
     kmalloc(heap_scale_payload(10));
@@ -140,7 +140,7 @@ static void heap_check_reports_a_stale_header_standing_in_for_a_free_block(void)
 
 static void heap_check_reports_a_requested_size_too_big_for_its_block(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     void *p = kmalloc(10);
     header_of(block_of(p))->requested = (uint32_t)(ksize(p) + 1);
     CHECK_VIOLATION("requested size does not fit its block", block_of(p), heap_min_scale());
@@ -148,7 +148,7 @@ static void heap_check_reports_a_requested_size_too_big_for_its_block(void)
 
 static void heap_check_reports_byte_counters_that_disagree_with_the_blocks(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     void *p = kmalloc(10);
     header_of(block_of(p))->requested = 11;
     CHECK_VIOLATION("byte counters do not match the blocks", 0, 0);
@@ -239,7 +239,7 @@ static void splits_and_merges_count_how_far_a_block_travelled(void)
 {
     unsigned m = heap_min_scale();
 
-    add_region(0, block_bytes(16));
+    add_blocks(0, block_bytes(16));
     void *first = kmalloc(1);
     CHECK_EQ(stats_now().splits, 16 - m);
     void *second = kmalloc(1);          /* the upper half first left behind: no split */
@@ -275,9 +275,9 @@ static void largest_free_block_and_fragmentation_follow_their_definitions(void)
 
 static void an_empty_heap_is_not_fragmented_whatever_its_regions(void)
 {
-    add_region(0, block_bytes(14));
-    add_region(block_bytes(14), block_bytes(14));
-    add_region(block_bytes(16), block_bytes(12) + block_bytes(10));
+    add_blocks(0, block_bytes(14));
+    add_blocks(block_bytes(15), block_bytes(14));
+    add_region(block_bytes(17), block_bytes(12) + block_bytes(10));      /* ends below its table */
     CHECK_EQ(stats_now().regions, 3);
     CHECK_EQ(stats_now().largest_free_block, block_bytes(14));
     CHECK_EQ(stats_now().fragmentation_percent, 0);
@@ -287,8 +287,8 @@ static void free_bytes_beyond_the_largest_carved_block_do_not_count_as_fragmente
 {
     size_t half = heap_scale_payload(11);
 
-    add_region(0, block_bytes(12));                 /* two regions of one 4 KiB block each */
-    add_region(block_bytes(12), block_bytes(12));
+    add_blocks(0, block_bytes(12));                 /* two regions of one 4 KiB block each */
+    add_blocks(block_bytes(13), block_bytes(12));
     void *a = kmalloc(half);                        /* half of one region's block */
     struct heap_stats s = stats_now();
     CHECK_EQ(s.free_bytes, block_bytes(12) + block_bytes(11));
@@ -358,8 +358,8 @@ static void heap_walk_stops_at_a_corrupted_header(void)
     size_t visited = 0;
     unsigned m = heap_min_scale();
 
-    add_region(0, block_bytes(12));
-    add_region(block_bytes(13), block_bytes(13));
+    add_blocks(0, block_bytes(12));
+    add_blocks(block_bytes(13), block_bytes(13));
     kmalloc(1);                 /* from the smaller region 1: blocks of scale m, m, m+1, ..., 11 */
     header_of((uintptr_t)arena + block_bytes(m + 1))->check ^= 1;
     heap_walk(visit_count, &visited);
@@ -371,7 +371,7 @@ static void heap_free_list_peek_lists_the_most_recently_freed_first(void)
     unsigned m = heap_min_scale();
     uintptr_t out[8] = {0};
 
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     void *a = kmalloc(1);
     kmalloc(1);
     void *c = kmalloc(1);
@@ -389,7 +389,7 @@ static void heap_free_list_peek_lists_the_most_recently_freed_first(void)
 
 static void heap_free_count_is_zero_for_scales_that_do_not_exist(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     CHECK_EQ(heap_free_count(12), 1);
     CHECK_EQ(heap_free_count(0), 0);
     CHECK_EQ(heap_free_count(HEAP_MAX_SCALE + 1), 0);
@@ -405,7 +405,9 @@ static void the_smallest_block_holds_a_header_a_link_and_one_byte(void)
     CHECK(block_bytes(m - 1) < needed);
     CHECK(heap_scale_payload(m) >= 1);
     CHECK_EQ(heap_scale_payload(m - 1), 0);
-    CHECK_EQ(heap_scale_payload(HEAP_MAX_SCALE), block_bytes(HEAP_MAX_SCALE) - HEAP_HEADER_BYTES);
+    CHECK_EQ(heap_scale_payload(HEAP_PAGE_SCALE - 1), block_bytes(HEAP_PAGE_SCALE - 1) - HEAP_HEADER_BYTES);
+    CHECK_EQ(heap_scale_payload(HEAP_PAGE_SCALE), block_bytes(HEAP_PAGE_SCALE));    /* no header in band */
+    CHECK_EQ(heap_scale_payload(HEAP_MAX_SCALE), block_bytes(HEAP_MAX_SCALE));
     CHECK_EQ(heap_scale_payload(HEAP_MAX_SCALE + 1), 0);
 }
 
@@ -426,7 +428,7 @@ static void heap_init_forgets_every_region_and_counter(void)
     static const struct heap_stats zero;
     uintptr_t start, end;
 
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     void *p = kmalloc(1);
     kfree(p);
     kfree(p);
