@@ -1,0 +1,23 @@
+# tests/slab/slab.mk - host tests of src/memory/slab.c on top of the real heap.
+#
+#   make slab-unit          build build/host/slab_unit (ASan + UBSan) and run it
+#
+# Included by the top Makefile (HOST_CC, HOST_FLAGS and HOST_SANITIZE come from
+# there).
+
+SLAB_HOST_DIR := $(BUILD)/host
+SLAB_SOURCES  := src/memory/slab.c src/memory/heap.c
+SLAB_DEPS     := $(SLAB_SOURCES) inc/memory/slab.h inc/memory/heap.h
+
+SLAB_UNIT_SOURCES := $(SLAB_SOURCES) tests/slab/unit.c tests/lib/check.c
+SLAB_UNIT_DEPS    := $(SLAB_UNIT_SOURCES) $(SLAB_DEPS) tests/lib/check.h
+
+TEST_SUITES += slab-unit
+.PHONY: slab-unit
+
+$(SLAB_HOST_DIR)/slab_unit: $(SLAB_UNIT_DEPS)
+	@mkdir -p $(@D)
+	$(HOST_CC) $(HOST_FLAGS) $(HOST_SANITIZE) $(SLAB_UNIT_SOURCES) -o $@
+
+slab-unit: $(SLAB_HOST_DIR)/slab_unit
+	$(SLAB_HOST_DIR)/slab_unit
