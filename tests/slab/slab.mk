@@ -4,7 +4,8 @@
 #   make slab-differential  a million random cache and kmalloc operations checked by a model
 #
 # Included by the top Makefile (HOST_CC, HOST_FLAGS and HOST_SANITIZE come from
-# there).
+# there). Coverage builds of both programs join unit.mk's COVERAGE_RUNS, so
+# `make coverage` reports slab.c's line coverage beside heap.c's.
 
 SLAB_HOST_DIR := $(BUILD)/host
 SLAB_SOURCES  := src/memory/slab.c src/memory/heap.c
@@ -31,3 +32,15 @@ $(SLAB_HOST_DIR)/slab_differential: $(SLAB_DIFF_DEPS)
 
 slab-differential: $(SLAB_HOST_DIR)/slab_differential
 	$(SLAB_HOST_DIR)/slab_differential
+
+# For make coverage (unit.mk): no sanitizers; the differential test runs a tenth of its operations.
+$(SLAB_HOST_DIR)/slab_unit-cov: $(SLAB_UNIT_DEPS)
+	@mkdir -p $(@D)
+	$(COVERAGE_CC) $(COVERAGE_FLAGS) $(SLAB_UNIT_SOURCES) -o $@
+
+$(SLAB_HOST_DIR)/slab_differential-cov: $(SLAB_DIFF_DEPS)
+	@mkdir -p $(@D)
+	$(COVERAGE_CC) $(COVERAGE_FLAGS) -DOPERATIONS_PERCENT=10 $(SLAB_DIFF_SOURCES) -o $@
+
+COVERAGE_RUNS    += $(SLAB_HOST_DIR)/slab_unit-cov $(SLAB_HOST_DIR)/slab_differential-cov
+COVERAGE_SOURCES += src/memory/slab.c
