@@ -697,6 +697,23 @@ static void kmem_cache_shrink_gives_every_empty_slab_back(void)
     free(objects);
 }
 
+static void shrinking_an_emptied_cache_gives_the_heap_back_every_slab_byte(void)
+{
+    struct kmem_cache *cache = kmem_cache_create("emptied", 24, 0, construct);
+    struct heap_stats before = heap_now();
+    void **objects = malloc(2000 * sizeof(void *));
+
+    CHECK_EQ(allocate(cache, objects, 2000), 2000);
+    free_all(cache, objects, 2000);
+    size_t held = before.free_bytes - heap_now().free_bytes;
+    CHECK_EQ(held, stats_of(cache).slabs * HEAP_PAGE_BYTES);
+    CHECK_EQ(kmem_cache_shrink(cache), held);
+    CHECK_EQ(heap_now().free_bytes, before.free_bytes);
+    CHECK_EQ(heap_now().largest_free_block, before.largest_free_block);
+    CHECK_EQ(stats_of(cache).slabs, 0);
+    free(objects);
+}
+
 static void kmem_cache_shrink_keeps_full_and_partial_slabs(void)
 {
     struct kmem_cache *cache = kmem_cache_create("keep", 200, 0, NULL);
@@ -1193,6 +1210,7 @@ static const struct test tests[] = {
     TEST_ENTRY(kfree_refuses_every_object_even_at_the_very_start_of_a_slab_page),
     TEST_ENTRY(kfree_refuses_the_start_of_a_one_page_slab),
     TEST_ENTRY(kmem_cache_shrink_gives_every_empty_slab_back),
+    TEST_ENTRY(shrinking_an_emptied_cache_gives_the_heap_back_every_slab_byte),
     TEST_ENTRY(kmem_cache_shrink_keeps_full_and_partial_slabs),
     TEST_ENTRY(kmem_cache_destroy_gives_back_every_byte),
     TEST_ENTRY(kmem_cache_destroy_refuses_while_objects_live),
