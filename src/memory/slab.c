@@ -75,6 +75,12 @@ static bool power_of_two(size_t n) { return n != 0 && (n & (n - 1)) == 0; }
 
 static size_t map_words(size_t objects) { return (objects + MAP_BITS - 1) / MAP_BITS; }
 
+/* The bits of the bitmap's last word that stand for objects: all 32 when objects is a multiple. */
+static uint32_t last_word_mask(size_t objects)
+{
+    return (uint32_t)(((uint64_t)1 << ((objects - 1) % MAP_BITS + 1)) - 1);
+}
+
 /* Where object 0 starts when a slab holds this many: after the header and its bitmap. */
 static size_t first_offset_for(size_t objects, size_t align)
 {
@@ -178,10 +184,9 @@ static void slab_map_fill(struct slab *slab, unsigned objects)
 {
     size_t words = map_words(objects);
 
-    for (size_t w = 0; w < words; w++)
+    for (size_t w = 0; w + 1 < words; w++)
         slab->free_map[w] = UINT32_MAX;
-    if (objects % MAP_BITS != 0)
-        slab->free_map[words - 1] = ((uint32_t)1 << (objects % MAP_BITS)) - 1;
+    slab->free_map[words - 1] = last_word_mask(objects);
 }
 
 /*
@@ -502,8 +507,7 @@ static int check_slab(struct kmem_cache *cache, const struct slab *slab,
                       const struct slab_list *head, struct check_state *st)
 {
     size_t words = map_words(cache->objects_per_slab), free = 0;
-    uint32_t spare = cache->objects_per_slab % MAP_BITS == 0 ? 0 :
-                     UINT32_MAX << (cache->objects_per_slab % MAP_BITS);
+    uint32_t spare = ~last_word_mask(cache->objects_per_slab);
 
     if (slab->cache != cache)
         return violation(st, "slab names another cache", cache, (uintptr_t)slab);
