@@ -25,6 +25,7 @@
 #include "drivers/vga_text.h"
 #include "memory/heap.h"
 #include "memory/memmap.h"
+#include "memory/slab.h"
 #include "memory/vm.h"
 #include "selftest/selftest.h"
 
@@ -174,6 +175,7 @@ void kernel_main(uint32_t magic, const struct multiboot_info *info)
     print_banner(&boot);                            /* version, loader, memory map */
     memmap_fill_heap(&boot);                        /* usable RAM into the heap */
     heap_on_refusal(report_refused_free);
+    kmem_cache_init();                              /* no slab caches yet */
     print_heap_summary();
     vm_init(terminal_display());                    /* identity map, paging on */
     if (bootinfo_has_word(&boot, "selftest"))

@@ -34,4 +34,13 @@ void demo_null_read(unsigned unused);
 void demo_code_write(unsigned unused);
 void demo_stack_overflow(unsigned unused);
 
+/* slabs.c: keys k, j, x and d, on the demo cache "demo-24" that demo_slabs_init creates. */
+void demo_slabs_init(void);
+void demo_slab_alloc(unsigned unused);
+void demo_slab_free(unsigned unused);
+void demo_slab_shrink(unsigned unused);
+void demo_show_slabinfo(unsigned unused);
+struct kmem_cache;
+const struct kmem_cache *demo_slab_cache(void);     /* NULL when it could not be made */
+
 #endif
