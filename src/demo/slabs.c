@@ -81,9 +81,11 @@ void demo_slab_shrink(unsigned unused)
     (void)unused;
     if (demo_cache == NULL)
         return;
+    size_t slabs = slabs_of(demo_cache);
     size_t bytes = kmem_cache_shrink(demo_cache);
+    slabs -= slabs_of(demo_cache);
     kprintf("kmem_cache_shrink: demo-24 gave %zu bytes (%zu empty slab%s) back to the heap\n",
-            bytes, bytes / HEAP_PAGE_BYTES, bytes == HEAP_PAGE_BYTES ? "" : "s");
+            bytes, slabs, slabs == 1 ? "" : "s");
 }
 
 /*

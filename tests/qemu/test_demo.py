@@ -22,7 +22,7 @@ PANEL_ROWS = range(1, 5)                # picture rows; row 5 is the legend
 PANEL_CELL_BYTES = 16                   # 2^heap_min_scale() on i686
 PANEL_LABEL = re.compile(r'^0x([0-9a-f]{8}) ')
 RANDOM_PRESSES = 2000
-RANDOM_KEYS = ALLOCATE_KEYS + FREE_KEYS + 'f0pscmh?vnwg'  # every key but b (slow)
+RANDOM_KEYS = ALLOCATE_KEYS + FREE_KEYS + 'f0pscmh?vnwgkjxd'  # every key but b (slow)
 FAULT_REPORTS = {'0': 'recovered: the divide-by-zero demo returns to the prompt',
                  'n': 'recovered: the NULL-read demo returns to the prompt',
                  'w': 'recovered: the code-write demo returns to the prompt',
@@ -142,9 +142,10 @@ def test_free_keys_with_nothing_to_free_say_so():
         assert 'nothing to free' in machine.press_and_wait('t')
 
 
-def test_2000_random_presses_keep_the_heap_consistent_and_f_restores_the_boot_free_lists():
+def test_2000_random_presses_keep_the_heap_consistent_and_f_j_x_restore_the_boot_free_lists():
     chooser = random.Random(RANDOM_SEED)
     live = {scale: 0 for scale in DEMO_SCALES}      # what the demo's stacks should hold
+    objects = 0                                     # live demo-24 slab objects
     with Machine() as machine:
         machine.wait_for_prompt()
         boot = free_lists(machine)
@@ -165,6 +166,12 @@ def test_2000_random_presses_keep_the_heap_consistent_and_f_restores_the_boot_fr
             elif key == 'f':
                 assert ('nothing to free' in output) == (sum(live.values()) == 0), where
                 live = {scale: 0 for scale in DEMO_SCALES}
+            elif key == 'k':
+                assert 'kmem_cache_alloc: demo-24 object at' in output, where
+                objects += 1
+            elif key == 'j':
+                assert ('nothing to free' in output) == (objects == 0), where
+                objects = max(objects - 1, 0)
             if key in FAULT_REPORTS:
                 assert FAULT_REPORTS[key] in output, where
             else:
@@ -172,6 +179,10 @@ def test_2000_random_presses_keep_the_heap_consistent_and_f_restores_the_boot_fr
         assert status_line(machine)[3] == sum(live.values())
         assert answer(machine.press_and_wait('c')) == ['heap check: OK']
         machine.press_and_wait('f')
+        for _ in range(objects):
+            assert 'kmem_cache_free: demo-24' in press_quickly(machine, 'j')
+        assert 'nothing to free' in machine.press_and_wait('j')
+        machine.press_and_wait('x')                 # empty slabs back to the heap
         assert_dump_matches(free_lists(machine), boot)
         assert answer(machine.press_and_wait('c')) == ['heap check: OK']
         assert machine.is_running() and not machine.guest_reset()
@@ -234,7 +245,7 @@ def test_help_lists_every_key_in_at_most_16_lines():
     # "  %-2s %-33s" then "  %-2s %s": keys in columns 2-3 and 40-41
     shown = {line[2:4].strip() for line in lines[1:]} | {line[40:42].strip() for line in lines[1:]}
     shown.discard('')
-    assert shown == set(ALLOCATE_KEYS + FREE_KEYS + 'fpscmb0h?'), 'help shows keys %s' % sorted(shown)
+    assert shown == set(ALLOCATE_KEYS + FREE_KEYS + 'fpscmb0h?kjxdvnwg'), 'help shows keys %s' % sorted(shown)
 
 
 def test_unknown_keys_get_a_hint():
