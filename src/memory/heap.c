@@ -1288,9 +1288,10 @@ static int check_small_block(uintptr_t block, const struct region *r, struct che
 }
 
 /*
- * The entries of frames [from, to): exactly `want` (a live run's later pages,
- * with `step` 1 added to requested each frame), or for a free block's later
- * frames (want NULL) anything but an entry that would make them live or small.
+ * The entries of frames [from, to): for a live run's later pages (run), each
+ * TAIL with the frames back to the run's start; for a free block's, anything
+ * but an entry that would make them live or small: NONE, or left behind by
+ * a block freed or merged since.
  */
 static int check_entries(const struct region *r, uintptr_t from, uintptr_t to, bool run,
                          unsigned scale, struct heap_violation *found)
@@ -1315,6 +1316,8 @@ static int check_page_block(uintptr_t block, const struct region *r, struct chec
     unsigned scale = entry->scale;
     bool live = state_live(entry->state);
 
+    if (entry->state == HEAP_FRAME_NONE || entry->state == HEAP_FRAME_TAIL)
+        return violation(found, "frame table entry disagrees with its block", block, scale);
     if ((!live && entry->state != HEAP_BLOCK_FREE) || !page_header_valid(entry, block, r))
         return violation(found, "block header is corrupted", block, scale);
     if (live && !run_fits(entry))

@@ -13,7 +13,8 @@ LLVM_PROFDATA ?= $(firstword $(shell command -v llvm-profdata llvm-profdata-14 2
                    llvm-profdata)
 LLVM_COV      ?= $(firstword $(shell command -v llvm-cov llvm-cov-14 2>/dev/null) llvm-cov)
 
-HEAP_UNIT_SOURCES := src/memory/heap.c tests/heap/unit.c tests/heap/unit_check.c tests/lib/check.c
+HEAP_UNIT_SOURCES := src/memory/heap.c tests/heap/unit.c tests/heap/unit_pages.c \
+                     tests/heap/unit_check.c tests/lib/check.c
 HEAP_UNIT_DEPS    := $(HEAP_UNIT_SOURCES) inc/memory/heap.h tests/heap/check.h tests/lib/check.h
 COVERAGE_FLAGS    := -std=c11 -Wall -Wextra -Werror -g -O0 -Iinc \
                      -fprofile-instr-generate -fcoverage-mapping
