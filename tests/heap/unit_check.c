@@ -275,19 +275,22 @@ static void heap_check_reports_free_page_buddies_left_unmerged(void)
 /*
  * A list whose one free block is linked well (to the head, and back from a
  * readable node before it) while the head leads out of the heap (into the
- * frame table) or to a misaligned address: only the list walk can see it.
+ * frame table), to a misaligned address, or into a region too small for a
+ * block of the list's scale: only the list walk can see it.
  */
 static void heap_check_reports_a_free_list_that_leads_out_of_the_heap(void)
 {
     add_blocks(0, block_bytes(16));
     unsigned char *busy = kmalloc(PAGE);
-    uintptr_t free_block = first_free(15), outside[] = {at(block_bytes(16) + 64), at(3 * PAGE + 4)};
+    add_blocks(block_bytes(17), PAGE);
+    uintptr_t free_block = first_free(15);
+    uintptr_t outside[] = {at(block_bytes(16) + 64), at(3 * PAGE + 4), at(block_bytes(17))};
     struct list_header *node = link_of(free_block), *head = node->prev;
     struct list_header *before = link_of((uintptr_t)busy + 2 * block_bytes(heap_min_scale()));
 
     before->next = node;
     node->prev = before;
-    for (size_t i = 0; i < 2; i++) {
+    for (size_t i = 0; i < 3; i++) {
         head->next = link_of(outside[i]);
         CHECK_VIOLATION("free list holds a block that is not a free block of its scale",
                         outside[i], 15);
