@@ -33,17 +33,18 @@
  * header lives out of band, as its frame's entry in the region's frame table,
  * one 8-byte entry per 4 KiB frame at the top of the region. An entry also
  * says when its frame is carved into small blocks, or is a later page of a
- * live page block, so the table alone tells what any pointer points into,
- * and no payload byte is ever trusted as a header. A split or a merge crosses
- * between the kinds at scale 12: a free page splits into small blocks (its
- * entry says SMALL from then on), and small buddies merge back into a page.
+ * live page block, so the table alone decides what a pointer points into and
+ * whether it may be freed: no payload byte is ever taken for a header. A
+ * split or a merge crosses between the kinds at scale 12: a free page splits
+ * into small blocks (its entry says SMALL from then on), and small buddies
+ * merge back into a page.
  *
- *   region:   [ frame 0  | frame 1  | frame 2  | frame 3  | frame 4  |..| table ]
- *   blocks:   [ small blocks        ][ free page block    ][ run of 3 pages ...
- *              |h| |h| |h|    |h|
- *   table:    [ SMALL    | FREE s13 | NONE     | ALLOC s14| TAIL 1   | TAIL 2 ]
+ *   frame:  0        1        2        3        4        5        6        7      | table
+ *   blocks: [small  ][free   ][free 8 KiB       ][a run of 3 pages          ][free   ]
+ *            |h||h|
+ *   table:  SMALL    FREE s12 FREE s13 NONE     ALLOC s14 TAIL 1  TAIL 2   FREE s12
  *
- * (|h| an in-band header; "ALLOC s14, 3 pages": a page run, see run_claim.)
+ * (|h| an in-band header. The run keeps 3 pages of a 16 KiB block: see run_claim.)
  */
 
 #define HEADER_BYTES HEAP_HEADER_BYTES
@@ -72,7 +73,7 @@ _Static_assert(HEAP_PAGE_BYTES == (size_t)1 << HEAP_PAGE_SCALE, "a page is 2^12 
 _Static_assert(MIN_BLOCK_BYTES <= HEAP_PAGE_BYTES / 2, "some blocks are small");
 _Static_assert(TAG_OFFSET == 4 && offsetof(struct block_header, state) == 5
                && offsetof(struct block_header, check) == 6, "scale, state, check: one tag word");
-_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "x86: a tag is scale | state << 8 | check << 16");
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "tag: scale | state << 8 | check << 16");
 #if defined(__i386__)
 _Static_assert(MIN_BLOCK_BYTES > 8 && MIN_BLOCK_BYTES <= 16, "i686: 16-byte blocks, scale 4");
 #endif
@@ -102,7 +103,7 @@ static const struct region no_region;   /* holds no address */
 static struct {
     struct list_header free_lists[HEAP_MAX_SCALE + 1];  /* a sentinel head per scale */
     size_t free_count[HEAP_MAX_SCALE + 1];
-    uintptr_t nonempty;             /* bit s clear: free_lists[s] is empty (set: it may not be) */
+    uintptr_t nonempty;             /* bit s set while free_lists[s] is not empty */
     struct region regions[HEAP_MAX_REGIONS];            /* sorted by address */
     unsigned region_count;
     const struct region *recent;    /* the region the last search found: tried first */
@@ -232,7 +233,10 @@ static inline void header_set(struct block_header *header, size_t requested, uin
 }
 
 /* A small block's header: its first bytes. */
-static inline struct block_header *header_at(uintptr_t block) { return (struct block_header *)block; }
+static inline struct block_header *header_at(uintptr_t block)
+{
+    return (struct block_header *)block;
+}
 
 /* The entry of the frame holding address a, which region r's table covers. */
 static inline struct block_header *frame_entry(const struct region *r, uintptr_t a)
@@ -513,7 +517,8 @@ size_t heap_add_region(void *start, size_t length)
     if (length > UINTPTR_MAX - first)
         length = UINTPTR_MAX - first;       /* a region that reaches the top of memory */
     uintptr_t limit = (first + length) & ~mask;
-    if (limit <= first || ((first + mask) & ~mask) >= limit || heap.region_count == HEAP_MAX_REGIONS)
+    if (limit <= first || ((first + mask) & ~mask) >= limit
+        || heap.region_count == HEAP_MAX_REGIONS)
         return 0;
     first = (first + mask) & ~mask;
     unsigned slot = region_slot(first, limit);
@@ -536,7 +541,8 @@ size_t heap_add_region(void *start, size_t length)
  */
 static OUT_OF_LINE unsigned page_split(uintptr_t block, unsigned from, unsigned to)
 {
-    const struct region *r = region_of(block), near = *r;   /* near: as in page_merge */
+    /* near: a copy no list store can change, so the compiler keeps it in registers */
+    const struct region *r = region_of(block), near = *r;
     unsigned stop = to > PAGE_SCALE ? to : PAGE_SCALE;
 
     while (from > stop) {
@@ -573,7 +579,7 @@ static void block_split(uintptr_t block, unsigned from, unsigned to)
     }
 }
 
-/* Hand out a small block of scale `scale`, taken off the list of scale `from`. */
+/* Hand out a free small block, off its list, whose header already holds its scale. */
 static inline void *small_claim(uintptr_t block, size_t size)
 {
     struct block_header *header = header_at(block);
@@ -585,7 +591,7 @@ static inline void *small_claim(uintptr_t block, size_t size)
     return (void *)(block + HEADER_BYTES);
 }
 
-/* The same for a block that must be split first: it gets its header here. */
+/* The same for a block of scale `from` that must be split first: it gets its header here. */
 static OUT_OF_LINE void *small_claim_split(uintptr_t block, unsigned from, unsigned scale,
                                            size_t size)
 {
@@ -708,12 +714,13 @@ static enum heap_status inside_page_status(uintptr_t a, const struct region *r)
     uintptr_t head;
 
     if (run_holding(a, r, &head))
-        return frame_entry(r, head)->state == HEAP_BLOCK_SLAB ? HEAP_SLAB_MEMORY : HEAP_INSIDE_BLOCK;
+        return frame_entry(r, head)->state == HEAP_BLOCK_SLAB ? HEAP_SLAB_MEMORY
+                                                              : HEAP_INSIDE_BLOCK;
     bool freed_small = small_status(a - HEADER_BYTES, r) == HEAP_DOUBLE_FREE;
     return freed_small ? HEAP_DOUBLE_FREE : HEAP_INVALID_POINTER;
 }
 
-/* What the page-aligned pointer p of region r is, by its frame's entry alone. */
+/* What the page-aligned pointer p of region r is, by the frame table alone. */
 static enum heap_status page_status(uintptr_t p, const struct region *r)
 {
     const struct block_header *entry = frame_entry(r, p);
@@ -781,8 +788,8 @@ static struct block_header *live_header(const void *ptr, uintptr_t block, const 
 /*
  * Is there a live small block at block, inside r? kfree's fast path: every
  * check of small_status for the common case, in one go (the frame carved
- * into small blocks, an allocated state, the scale and the check value in
- * one tag compare), so that anything else takes the careful way round.
+ * into small blocks, an allocated state, the check value, a small scale, the
+ * block aligned and inside r), so that anything else takes the careful way.
  */
 static inline bool small_block_live(uintptr_t block, const struct region *r)
 {
@@ -864,7 +871,7 @@ static inline bool buddy_mergeable(uintptr_t block, unsigned scale,
  */
 static void page_merge(uintptr_t block, unsigned scale, const struct region *r)
 {
-    const struct region near = *r;  /* a copy no list store can change: kept in registers */
+    const struct region near = *r;  /* as in page_split */
     unsigned from = scale;
 
     while (buddy_mergeable(block, scale, &near, true)) {
@@ -888,7 +895,7 @@ static void page_merge(uintptr_t block, unsigned scale, const struct region *r)
  */
 static OUT_OF_LINE void small_merge(uintptr_t block, unsigned scale, const struct region *r)
 {
-    const struct region near = *r;  /* as in page_merge */
+    const struct region near = *r;  /* as in page_split */
     unsigned from = scale;
 
     do {
@@ -985,7 +992,8 @@ static inline bool page_block_live(uintptr_t p, const struct region *r)
 {
     const struct block_header *entry = frame_entry(r, p);
 
-    return entry->state == HEAP_BLOCK_ALLOCATED && page_header_valid(entry, p, r) && run_fits(entry);
+    return entry->state == HEAP_BLOCK_ALLOCATED && page_header_valid(entry, p, r)
+        && run_fits(entry);
 }
 
 /* A page pointer for kfree: the common case checked in full, the rest the careful way. */
@@ -1036,7 +1044,7 @@ void *kcalloc(size_t n, size_t size)
     return p;
 }
 
-/* Can a small block grow in place from scale `from` to `to`? As the lower half, over free buddies. */
+/* Can a small block grow in place from scale `from` to `to`? As a lower half, over free buddies */
 static bool block_can_grow(uintptr_t block, unsigned from, unsigned to, const struct region *r)
 {
     for (unsigned s = from; s < to; s++)
@@ -1228,16 +1236,21 @@ enum heap_status heap_mark_slab(void *page, int slab)
     const struct region *r;
     enum heap_status why = pointer_lookup(page, &block, &r);
 
-    if (why == HEAP_OK && !page_aligned((uintptr_t)page))
+    bool page_start = page_aligned((uintptr_t)page);
+
+    if (why == HEAP_OK && !page_start)
         return HEAP_INVALID_POINTER;            /* a small block: no page of its own */
-    if (slab && why != HEAP_OK)
-        return why;
-    if (!slab && why == HEAP_OK)
-        return HEAP_INVALID_POINTER;            /* a page block, but no slab */
-    if (!slab && why != HEAP_SLAB_MEMORY)
-        return why;
-    if (!slab && (!page_aligned((uintptr_t)page) || frame_entry(r, block)->state != HEAP_BLOCK_SLAB))
-        return HEAP_INSIDE_BLOCK;               /* a slab, but not its start */
+    if (slab) {
+        if (why != HEAP_OK)
+            return why;                         /* marked already: HEAP_SLAB_MEMORY */
+    } else {
+        if (why == HEAP_OK)
+            return HEAP_INVALID_POINTER;        /* a page block, but no slab */
+        if (why != HEAP_SLAB_MEMORY)
+            return why;
+        if (!page_start || frame_entry(r, block)->state != HEAP_BLOCK_SLAB)
+            return HEAP_INSIDE_BLOCK;           /* a slab, but not its start */
+    }
     frame_entry(r, block)->state = slab ? HEAP_BLOCK_SLAB : HEAP_BLOCK_ALLOCATED;
     return HEAP_OK;
 }

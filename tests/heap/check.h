@@ -26,7 +26,7 @@ extern unsigned char *arena;
 /* Bytes in a block of this scale. */
 size_t block_bytes(unsigned scale);
 
-/* The block address behind a pointer kmalloc returned (a page block's is the pointer), and its header. */
+/* The block behind a pointer kmalloc returned (for a page block, the pointer), and its header. */
 uintptr_t block_of(const void *p);
 struct block_header *header_of(uintptr_t block);
 

@@ -33,7 +33,8 @@ static void visit_record(uintptr_t block, unsigned scale, int allocated, void *c
 static uintptr_t at(size_t offset) { return (uintptr_t)arena + offset; }
 
 /* Exactly the scales listed (each once) have free blocks. */
-#define CHECK_FREE_SCALES(...) check_free_scales(__FILE__, __LINE__, (const unsigned[]){__VA_ARGS__, 0})
+#define CHECK_FREE_SCALES(...) \
+    check_free_scales(__FILE__, __LINE__, (const unsigned[]){__VA_ARGS__, 0})
 static void check_free_scales(const char *file, int line, const unsigned *scales)
 {
     size_t want[HEAP_MAX_SCALE + 1] = {0};
@@ -258,7 +259,7 @@ static void kfree_refuses_the_middle_of_a_page_run(void)
     for (size_t i = 1; i < 5; i++)
         CHECK_KFREE_REFUSED(p + i * PAGE, HEAP_INSIDE_BLOCK);
     CHECK_KFREE_REFUSED(p + 1, HEAP_INSIDE_BLOCK);
-    CHECK_KFREE_REFUSED(p + HEAP_HEADER_BYTES, HEAP_INSIDE_BLOCK);    /* where a small one's would be */
+    CHECK_KFREE_REFUSED(p + HEAP_HEADER_BYTES, HEAP_INSIDE_BLOCK);    /* like a small payload */
     CHECK_KFREE_REFUSED(p + PAGE + HEAP_HEADER_BYTES, HEAP_INSIDE_BLOCK);
     CHECK_KFREE_REFUSED(p + 5 * PAGE - 8, HEAP_INSIDE_BLOCK);
     CHECK(heap_free(p + 2 * PAGE) == HEAP_INSIDE_BLOCK);
@@ -275,7 +276,7 @@ static void kfree_refuses_a_page_block_already_free(void)
     kfree(q);                       /* merges with p: q's entry stays behind, saying free */
     CHECK_KFREE_REFUSED(q, HEAP_DOUBLE_FREE);
     CHECK_KFREE_REFUSED(p, HEAP_DOUBLE_FREE);
-    CHECK_KFREE_REFUSED((void *)at(block_bytes(15)), HEAP_DOUBLE_FREE);    /* free, never handed out */
+    CHECK_KFREE_REFUSED((void *)at(block_bytes(15)), HEAP_DOUBLE_FREE);    /* free, never used */
 }
 
 static void kfree_refuses_a_page_never_handed_out(void)
@@ -285,9 +286,9 @@ static void kfree_refuses_a_page_never_handed_out(void)
     unsigned char *run = kmalloc(3 * PAGE);             /* at 16K */
     CHECK_EQ((uintptr_t)run, at(4 * PAGE));
     kfree(run);
-    CHECK_KFREE_REFUSED((void *)at(0), HEAP_NOT_HANDED_OUT);              /* a frame of small blocks */
-    CHECK_KFREE_REFUSED((void *)at(10 * PAGE), HEAP_NOT_HANDED_OUT);      /* inside a free 32K block */
-    CHECK_KFREE_REFUSED(run + PAGE, HEAP_NOT_HANDED_OUT);     /* a later page of a run freed since */
+    CHECK_KFREE_REFUSED((void *)at(0), HEAP_NOT_HANDED_OUT);          /* a frame of small blocks */
+    CHECK_KFREE_REFUSED((void *)at(10 * PAGE), HEAP_NOT_HANDED_OUT);  /* inside a free 32K block */
+    CHECK_KFREE_REFUSED(run + PAGE, HEAP_NOT_HANDED_OUT);             /* of a run freed since */
     CHECK_KFREE_REFUSED(run + 2 * PAGE, HEAP_NOT_HANDED_OUT);
 }
 
@@ -322,7 +323,7 @@ static void kfree_refuses_a_corrupted_page_header(void)
         uint8_t scale, state;
         enum heap_status why;
     } damages[] = {
-        {2 * PAGE, 14, HEAP_BLOCK_ALLOCATED, HEAP_CORRUPTED_HEADER},    /* scale and check disagree */
+        {2 * PAGE, 14, HEAP_BLOCK_ALLOCATED, HEAP_CORRUPTED_HEADER},    /* check and scale differ */
         {2 * PAGE, 11, HEAP_BLOCK_ALLOCATED, HEAP_CORRUPTED_HEADER},    /* not a page scale */
         {2 * PAGE, 200, HEAP_BLOCK_ALLOCATED, HEAP_CORRUPTED_HEADER},
         {3 * PAGE, 13, HEAP_BLOCK_ALLOCATED, HEAP_CORRUPTED_HEADER},    /* 3 pages need scale 14 */
