@@ -50,6 +50,10 @@
  *   page block                      +8                         block + 2^scale
  *   | payload, all of it (allocated block)                                   |
  *   | unused    | list_header, then unused (free)                            |
+ *
+ * An allocated page block keeps ceil(requested / 4096) pages from its start
+ * (a "page run"): scale is that of the smallest power of two holding them,
+ * and the rest of it is free blocks of their own.
  */
 struct block_header {
     uint32_t requested;     /* bytes the caller asked for; 0 in a free block */
@@ -65,12 +69,12 @@ struct block_header {
  */
 enum heap_block_state {
     HEAP_FRAME_NONE = 0,            /* no block starts in this frame: it lies inside a page block */
-    HEAP_BLOCK_FREE = 0x5f,         /* a free block (in the table: a page block starts here) */
-    HEAP_BLOCK_ALLOCATED = 0xa1,    /* an allocated block (in the table: a page block starts here) */
+    HEAP_BLOCK_FREE = 0x5f,         /* a free block (in the table: a page block's start) */
+    HEAP_BLOCK_ALLOCATED = 0xa1,    /* an allocated block (in the table: a page block's start) */
     HEAP_BLOCK_SLAB = 0xc3,         /* table only: an allocated page block marked as a slab */
     HEAP_FRAME_SMALL = 0x3c,        /* table only: the frame is carved into small blocks */
     HEAP_FRAME_TAIL = 0x7e,         /* table only: a page of a live page block that started
-                                       `requested` frames earlier (stale once that block is freed) */
+                                       `requested` frames earlier (stale once it is freed) */
 };
 
 /* The in-band header's size: a small block's payload (what kmalloc returns) starts this far in. */

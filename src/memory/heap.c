@@ -33,17 +33,18 @@
  * header lives out of band, as its frame's entry in the region's frame table,
  * one 8-byte entry per 4 KiB frame at the top of the region. An entry also
  * says when its frame is carved into small blocks, or is a later page of a
- * live page block, so the table alone tells what any pointer points into,
- * and no payload byte is ever trusted as a header. A split or a merge crosses
- * between the kinds at scale 12: a free page splits into small blocks (its
- * entry says SMALL from then on), and small buddies merge back into a page.
+ * live page block, so the table alone decides what a pointer points into and
+ * whether it may be freed: no payload byte is ever taken for a header. A
+ * split or a merge crosses between the kinds at scale 12: a free page splits
+ * into small blocks (its entry says SMALL from then on), and small buddies
+ * merge back into a page.
  *
- *   region:   [ frame 0  | frame 1  | frame 2  | frame 3  | frame 4  |..| table ]
- *   blocks:   [ small blocks        ][ free page block    ][ run of 3 pages ...
- *              |h| |h| |h|    |h|
- *   table:    [ SMALL    | FREE s13 | NONE     | ALLOC s14| TAIL 1   | TAIL 2 ]
+ *   frame:  0        1        2        3        4        5        6        7      | table
+ *   blocks: [small  ][free   ][free 8 KiB       ][a run of 3 pages          ][free   ]
+ *            |h||h|
+ *   table:  SMALL    FREE s12 FREE s13 NONE     ALLOC s14 TAIL 1  TAIL 2   FREE s12
  *
- * (|h| an in-band header; "ALLOC s14, 3 pages": a page run, see run_claim.)
+ * (|h| an in-band header. The run keeps 3 pages of a 16 KiB block: see run_claim.)
  */
 
 #define HEADER_BYTES HEAP_HEADER_BYTES
@@ -72,19 +73,21 @@ _Static_assert(HEAP_PAGE_BYTES == (size_t)1 << HEAP_PAGE_SCALE, "a page is 2^12 
 _Static_assert(MIN_BLOCK_BYTES <= HEAP_PAGE_BYTES / 2, "some blocks are small");
 _Static_assert(TAG_OFFSET == 4 && offsetof(struct block_header, state) == 5
                && offsetof(struct block_header, check) == 6, "scale, state, check: one tag word");
-_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "x86: a tag is scale | state << 8 | check << 16");
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "tag: scale | state << 8 | check << 16");
 #if defined(__i386__)
 _Static_assert(MIN_BLOCK_BYTES > 8 && MIN_BLOCK_BYTES <= 16, "i686: 16-byte blocks, scale 4");
 #endif
 
 /*
  * A region: its blocks tile [start, end), its frame table fills [end, limit).
- * frames[i] is the entry of the frame at address (first_frame + i) * 4 KiB.
+ * The entry of the frame at address a lies at frame_base + (a / 4 KiB) * 8:
+ * frame_base is where frame 0's entry would be, so one shift finds any.
  */
 struct region {
     uintptr_t start, end, limit;
-    uintptr_t first_frame;
-    struct block_header *frames;
+    uintptr_t span;                 /* end - start, for the one-compare range tests */
+    uintptr_t frame_base;
+    struct block_header *frames;    /* the table's first entry (of the frame holding start) */
 };
 
 /*
@@ -100,7 +103,7 @@ static const struct region no_region;   /* holds no address */
 static struct {
     struct list_header free_lists[HEAP_MAX_SCALE + 1];  /* a sentinel head per scale */
     size_t free_count[HEAP_MAX_SCALE + 1];
-    uintptr_t nonempty;             /* bit s clear: free_lists[s] is empty (set: it may not be) */
+    uintptr_t nonempty;             /* bit s set while free_lists[s] is not empty */
     struct region regions[HEAP_MAX_REGIONS];            /* sorted by address */
     unsigned region_count;
     const struct region *recent;    /* the region the last search found: tried first */
@@ -147,15 +150,15 @@ static unsigned page_scale_for(size_t size)
 
 /*
  * The scale of the block that serves a request of size bytes, or 0 when none
- * can: a small block holding the header too, or else a page block.
+ * can: a small block holding the header too (ceil_log2(size + header), and
+ * or-ing in min_block - 1 makes it at least the smallest scale), or else a
+ * page block.
  */
-static unsigned scale_for_request(size_t size)
+static inline unsigned scale_for_request(size_t size)
 {
-    if (size == 0 || size > HEAP_MAX_REQUEST)
-        return 0;
-    unsigned scale = ceil_log2(size + HEADER_BYTES);
-    if (scale < min_scale())
-        return min_scale();
+    if (size - 1 >= HEAP_MAX_REQUEST)
+        return 0;                       /* 0, or too large: size - 1 wraps round for 0 */
+    unsigned scale = floor_log2((size + HEADER_BYTES - 1) | (min_block() - 1)) + 1;
     if (scale < PAGE_SCALE)
         return scale;
     scale = page_scale_for(size);
@@ -230,12 +233,15 @@ static inline void header_set(struct block_header *header, size_t requested, uin
 }
 
 /* A small block's header: its first bytes. */
-static inline struct block_header *header_at(uintptr_t block) { return (struct block_header *)block; }
+static inline struct block_header *header_at(uintptr_t block)
+{
+    return (struct block_header *)block;
+}
 
 /* The entry of the frame holding address a, which region r's table covers. */
 static inline struct block_header *frame_entry(const struct region *r, uintptr_t a)
 {
-    return &r->frames[(a >> PAGE_SCALE) - r->first_frame];
+    return (struct block_header *)(r->frame_base + (a >> PAGE_SCALE) * sizeof(struct block_header));
 }
 
 /* Where the header of the block at block of this scale lives: in band, or in the frame table. */
@@ -304,15 +310,15 @@ static size_t run_pages(const struct block_header *e) { return pages_for(e->requ
  *
  *   before:  head <-> a <-> ... <-> head     after:  head <-> n <-> a <-> ...
  *
- *            n->next = a;  n->prev = head;  a->prev = n;  head->next = n;
+ *            n->next = a;  a->prev = n;  n->prev = head;  head->next = n;
  */
 static inline void free_list_push(uintptr_t block, unsigned scale)
 {
-    struct list_header *head = &heap.free_lists[scale], *node = link_of(block);
+    struct list_header *head = &heap.free_lists[scale], *node = link_of(block), *a = head->next;
 
-    node->next = head->next;
+    node->next = a;             /* in this order the compiler keeps them plain stores */
+    a->prev = node;
     node->prev = head;
-    head->next->prev = node;
     head->next = node;
     heap.free_count[scale]++;
     heap.nonempty |= (uintptr_t)1 << scale;
@@ -417,7 +423,7 @@ static inline const struct region *region_of(uintptr_t a)
 {
     const struct region *r = heap.recent;
 
-    return a - r->start < r->end - r->start ? r : region_search(a);
+    return a - r->start < r->span ? r : region_search(a);
 }
 
 /* Where [start, limit) goes in the sorted array, or HEAP_MAX_REGIONS when it overlaps a region. */
@@ -449,15 +455,18 @@ static bool holds_whole_frame(uintptr_t start, uintptr_t limit)
  */
 static void region_table(struct region *r)
 {
-    r->first_frame = r->start >> PAGE_SCALE;
-    r->frames = no_table;
-    r->end = r->limit;
-    if (!holds_whole_frame(r->start, r->limit))
-        return;
-    size_t entries = ((r->limit - 1) >> PAGE_SCALE) - r->first_frame + 1;
+    uintptr_t first_frame = r->start >> PAGE_SCALE;
+    size_t entries = ((r->limit - 1) >> PAGE_SCALE) - first_frame + 1;
     size_t bytes = (entries * sizeof(struct block_header) + min_block() - 1) & ~(min_block() - 1);
-    r->end = frame_of(r->limit - bytes) > r->start ? frame_of(r->limit - bytes) : r->limit - bytes;
-    r->frames = (struct block_header *)r->end;
+    uintptr_t below = frame_of(r->limit - bytes);
+    bool table = holds_whole_frame(r->start, r->limit);
+
+    r->end = !table ? r->limit : below > r->start ? below : r->limit - bytes;
+    r->span = r->end - r->start;
+    r->frames = table ? (struct block_header *)r->end : no_table;
+    r->frame_base = (uintptr_t)r->frames - first_frame * sizeof(struct block_header);
+    if (!table)
+        return;
     __builtin_memset(r->frames, 0, entries * sizeof(struct block_header));
     if (!page_aligned(r->start))
         frame_entry(r, r->start)->state = HEAP_FRAME_SMALL;
@@ -508,7 +517,8 @@ size_t heap_add_region(void *start, size_t length)
     if (length > UINTPTR_MAX - first)
         length = UINTPTR_MAX - first;       /* a region that reaches the top of memory */
     uintptr_t limit = (first + length) & ~mask;
-    if (limit <= first || ((first + mask) & ~mask) >= limit || heap.region_count == HEAP_MAX_REGIONS)
+    if (limit <= first || ((first + mask) & ~mask) >= limit
+        || heap.region_count == HEAP_MAX_REGIONS)
         return 0;
     first = (first + mask) & ~mask;
     unsigned slot = region_slot(first, limit);
@@ -529,14 +539,15 @@ size_t heap_add_region(void *start, size_t length)
  * entry; when the block goes on below a page, its frame is carved into
  * small blocks from now on. Returns the scale the block has reached.
  */
-static unsigned page_split(uintptr_t block, unsigned from, unsigned to)
+static OUT_OF_LINE unsigned page_split(uintptr_t block, unsigned from, unsigned to)
 {
-    const struct region *r = region_of(block);
+    /* near: a copy no list store can change, so the compiler keeps it in registers */
+    const struct region *r = region_of(block), near = *r;
     unsigned stop = to > PAGE_SCALE ? to : PAGE_SCALE;
 
     while (from > stop) {
         from--;
-        block_make_free(block + scale_bytes(from), from, r);
+        block_make_free(block + scale_bytes(from), from, &near);
     }
     if (to < PAGE_SCALE)
         header_set(frame_entry(r, block), 0, state_tag(HEAP_FRAME_SMALL));
@@ -568,7 +579,7 @@ static void block_split(uintptr_t block, unsigned from, unsigned to)
     }
 }
 
-/* Hand out a small block of scale `scale`, taken off the list of scale `from`. */
+/* Hand out a free small block, off its list, whose header already holds its scale. */
 static inline void *small_claim(uintptr_t block, size_t size)
 {
     struct block_header *header = header_at(block);
@@ -580,13 +591,15 @@ static inline void *small_claim(uintptr_t block, size_t size)
     return (void *)(block + HEADER_BYTES);
 }
 
-/* The same for a block that must be split first: it gets its header here. */
+/* The same for a block of scale `from` that must be split first: it gets its header here. */
 static OUT_OF_LINE void *small_claim_split(uintptr_t block, unsigned from, unsigned scale,
                                            size_t size)
 {
     block_split(block, from, scale);
-    header_set(header_at(block), 0, block_tag(block, scale, HEAP_BLOCK_FREE));
-    return small_claim(block, size);
+    header_set(header_at(block), size, block_tag(block, scale, HEAP_BLOCK_ALLOCATED));
+    heap.stats.requested_bytes += size;
+    heap.stats.allocations++;
+    return (void *)(block + HEADER_BYTES);
 }
 
 /*
@@ -638,11 +651,12 @@ static OUT_OF_LINE void *run_claim(uintptr_t block, unsigned from, unsigned scal
 {
     const struct region *r = region_of(block);
     size_t pages = pages_for(size);
-    uintptr_t kept = block + pages * PAGE_BYTES;
+    uintptr_t kept = block + pages * PAGE_BYTES, end = block + scale_bytes(scale);
 
-    block_split(block, from, scale);
-    size_t given_back = run_trim(kept, block + scale_bytes(scale), r);
-    heap.stats.splits += run_pieces(pages) + given_back - 1;
+    if (from != scale)
+        block_split(block, from, scale);
+    if (kept != end)                        /* a run shorter than its block: trim it */
+        heap.stats.splits += run_pieces(pages) + run_trim(kept, end, r) - 1;
     run_write(block, pages, size, scale, r);
     heap.stats.requested_bytes += size;
     heap.stats.allocations++;
@@ -700,12 +714,13 @@ static enum heap_status inside_page_status(uintptr_t a, const struct region *r)
     uintptr_t head;
 
     if (run_holding(a, r, &head))
-        return frame_entry(r, head)->state == HEAP_BLOCK_SLAB ? HEAP_SLAB_MEMORY : HEAP_INSIDE_BLOCK;
+        return frame_entry(r, head)->state == HEAP_BLOCK_SLAB ? HEAP_SLAB_MEMORY
+                                                              : HEAP_INSIDE_BLOCK;
     bool freed_small = small_status(a - HEADER_BYTES, r) == HEAP_DOUBLE_FREE;
     return freed_small ? HEAP_DOUBLE_FREE : HEAP_INVALID_POINTER;
 }
 
-/* What the page-aligned pointer p of region r is, by its frame's entry alone. */
+/* What the page-aligned pointer p of region r is, by the frame table alone. */
 static enum heap_status page_status(uintptr_t p, const struct region *r)
 {
     const struct block_header *entry = frame_entry(r, p);
@@ -773,8 +788,8 @@ static struct block_header *live_header(const void *ptr, uintptr_t block, const 
 /*
  * Is there a live small block at block, inside r? kfree's fast path: every
  * check of small_status for the common case, in one go (the frame carved
- * into small blocks, an allocated state, the scale and the check value in
- * one tag compare), so that anything else takes the careful way round.
+ * into small blocks, an allocated state, the check value, a small scale, the
+ * block aligned and inside r), so that anything else takes the careful way.
  */
 static inline bool small_block_live(uintptr_t block, const struct region *r)
 {
@@ -820,19 +835,22 @@ static uintptr_t block_buddy(uintptr_t block, unsigned scale) { return block ^ s
  *   (d) the buddy has the same scale: it is whole, not split into smaller blocks;
  *   (e) the buddy's header is intact: its check value is right and its block
  *       ends inside r.
- * (c), (d) and the check value are one compare of the buddy's header tag with
- * the tag a free block of this scale has there. A small block's buddy lies in
- * the same frame and has its header in band; a page block's header is in the
- * frame table: `page` says which (a constant wherever this is inlined).
+ * (b) and (e)'s "ends inside r" are one compare: a block of this scale lies
+ * in r (the caller's own), so its size is at most r's span, and the buddy has
+ * all its bytes in r exactly when buddy - start <= span - size (a buddy below
+ * start wraps round to a huge difference). (c), (d) and the check value are
+ * one compare of the buddy's header tag with the tag a free block of this
+ * scale has there. A small block's buddy lies in the same frame and has its
+ * header in band; a page block's header is in the frame table: `page` says
+ * which (a constant wherever this is inlined).
  */
 static inline bool free_block_at(uintptr_t a, unsigned scale, const struct region *r,
                                  bool page)
 {
-    if (a - r->start >= r->end - r->start)                                      /* (b) */
+    if (a - r->start > r->span - scale_bytes(scale))                        /* (b), (e) */
         return false;
     const struct block_header *header = page ? frame_entry(r, a) : header_at(a);
-    return header_tag(header) == block_tag(a, scale, HEAP_BLOCK_FREE)           /* (c), (d) */
-        && scale_bytes(scale) <= r->end - a;                                    /* (e) */
+    return header_tag(header) == block_tag(a, scale, HEAP_BLOCK_FREE);     /* (c), (d), (e) */
 }
 
 static inline bool buddy_mergeable(uintptr_t block, unsigned scale,
@@ -853,11 +871,10 @@ static inline bool buddy_mergeable(uintptr_t block, unsigned scale,
  */
 static void page_merge(uintptr_t block, unsigned scale, const struct region *r)
 {
-    const struct region near = *r;  /* a copy no list store can change: kept in registers */
+    const struct region near = *r;  /* as in page_split */
     unsigned from = scale;
 
-    r = &near;
-    while (buddy_mergeable(block, scale, r, true)) {
+    while (buddy_mergeable(block, scale, &near, true)) {
         free_list_remove(block_buddy(block, scale), scale);
         block &= ~scale_bytes(scale);
         scale++;
@@ -878,15 +895,14 @@ static void page_merge(uintptr_t block, unsigned scale, const struct region *r)
  */
 static OUT_OF_LINE void small_merge(uintptr_t block, unsigned scale, const struct region *r)
 {
-    const struct region near = *r;  /* as in page_merge */
+    const struct region near = *r;  /* as in page_split */
     unsigned from = scale;
 
-    r = &near;
     do {
         free_list_remove(block_buddy(block, scale), scale);
         block &= ~scale_bytes(scale);
         scale++;
-    } while (scale < PAGE_SCALE && buddy_mergeable(block, scale, r, false));
+    } while (scale < PAGE_SCALE && buddy_mergeable(block, scale, &near, false));
     heap.stats.merges += scale - from;
     if (scale < PAGE_SCALE) {
         block_make_free(block, scale, r);
@@ -939,7 +955,10 @@ static void run_free(uintptr_t block, const struct region *r)
     heap.stats.frees++;
     entry->state = HEAP_BLOCK_FREE;     /* merged away, it must not stay behind as a live head */
     entry->requested = 0;
-    run_free_pieces(block, block + pages * PAGE_BYTES, r);
+    if (pages == scale_bytes(entry->scale - PAGE_SCALE))
+        page_merge(block, entry->scale, r);         /* a run that fills its block: one piece */
+    else
+        run_free_pieces(block, block + pages * PAGE_BYTES, r);
 }
 
 static void block_free(const void *ptr, uintptr_t block, const struct region *r)
@@ -964,27 +983,47 @@ static enum heap_status pointer_free(void *ptr, const void *caller, bool report)
     return HEAP_OK;
 }
 
-void kfree(void *ptr)
+/*
+ * Is there a live page block at p, inside r? kfree's fast path for pages:
+ * page_status's HEAP_OK case in one go (an allocated header in the table,
+ * its scale, the check value, the request that goes with that scale).
+ */
+static inline bool page_block_live(uintptr_t p, const struct region *r)
 {
-    uintptr_t block = (uintptr_t)ptr - HEADER_BYTES;
-    const struct region *r = region_of(block);
+    const struct block_header *entry = frame_entry(r, p);
 
-    if (r != NULL && small_block_live(block, r))
-        small_free(block, r);       /* the common case, checked in full */
-    else
-        pointer_free(ptr, __builtin_return_address(0), true);
+    return entry->state == HEAP_BLOCK_ALLOCATED && page_header_valid(entry, p, r)
+        && run_fits(entry);
 }
 
-enum heap_status heap_free(void *ptr)
+/* A page pointer for kfree: the common case checked in full, the rest the careful way. */
+static OUT_OF_LINE enum heap_status page_release(void *ptr, const void *caller, bool report)
+{
+    const struct region *r = region_of((uintptr_t)ptr);
+
+    if (r == NULL || !page_block_live((uintptr_t)ptr, r))
+        return pointer_free(ptr, caller, report);
+    run_free((uintptr_t)ptr, r);
+    return HEAP_OK;
+}
+
+/* kfree and heap_free: a small block's common case inline, a page's out of line. */
+static inline enum heap_status block_release(void *ptr, const void *caller, bool report)
 {
     uintptr_t block = (uintptr_t)ptr - HEADER_BYTES;
-    const struct region *r = region_of(block);
 
+    if (page_aligned((uintptr_t)ptr))
+        return page_release(ptr, caller, report);
+    const struct region *r = region_of(block);
     if (r == NULL || !small_block_live(block, r))
-        return pointer_free(ptr, NULL, false);
+        return pointer_free(ptr, caller, report);
     small_free(block, r);
     return HEAP_OK;
 }
+
+void kfree(void *ptr) { block_release(ptr, __builtin_return_address(0), true); }
+
+enum heap_status heap_free(void *ptr) { return block_release(ptr, NULL, false); }
 
 void heap_report_refusal(const void *ptr, enum heap_status why, const void *caller)
 {
@@ -1005,7 +1044,7 @@ void *kcalloc(size_t n, size_t size)
     return p;
 }
 
-/* Can a small block grow in place from scale `from` to `to`? As the lower half, over free buddies. */
+/* Can a small block grow in place from scale `from` to `to`? As a lower half, over free buddies */
 static bool block_can_grow(uintptr_t block, unsigned from, unsigned to, const struct region *r)
 {
     for (unsigned s = from; s < to; s++)
@@ -1197,16 +1236,21 @@ enum heap_status heap_mark_slab(void *page, int slab)
     const struct region *r;
     enum heap_status why = pointer_lookup(page, &block, &r);
 
-    if (why == HEAP_OK && !page_aligned((uintptr_t)page))
+    bool page_start = page_aligned((uintptr_t)page);
+
+    if (why == HEAP_OK && !page_start)
         return HEAP_INVALID_POINTER;            /* a small block: no page of its own */
-    if (slab && why != HEAP_OK)
-        return why;
-    if (!slab && why == HEAP_OK)
-        return HEAP_INVALID_POINTER;            /* a page block, but no slab */
-    if (!slab && why != HEAP_SLAB_MEMORY)
-        return why;
-    if (!slab && (!page_aligned((uintptr_t)page) || frame_entry(r, block)->state != HEAP_BLOCK_SLAB))
-        return HEAP_INSIDE_BLOCK;               /* a slab, but not its start */
+    if (slab) {
+        if (why != HEAP_OK)
+            return why;                         /* marked already: HEAP_SLAB_MEMORY */
+    } else {
+        if (why == HEAP_OK)
+            return HEAP_INVALID_POINTER;        /* a page block, but no slab */
+        if (why != HEAP_SLAB_MEMORY)
+            return why;
+        if (!page_start || frame_entry(r, block)->state != HEAP_BLOCK_SLAB)
+            return HEAP_INSIDE_BLOCK;           /* a slab, but not its start */
+    }
     frame_entry(r, block)->state = slab ? HEAP_BLOCK_SLAB : HEAP_BLOCK_ALLOCATED;
     return HEAP_OK;
 }
@@ -1288,9 +1332,10 @@ static int check_small_block(uintptr_t block, const struct region *r, struct che
 }
 
 /*
- * The entries of frames [from, to): exactly `want` (a live run's later pages,
- * with `step` 1 added to requested each frame), or for a free block's later
- * frames (want NULL) anything but an entry that would make them live or small.
+ * The entries of frames [from, to): for a live run's later pages (run), each
+ * TAIL with the frames back to the run's start; for a free block's, anything
+ * but an entry that would make them live or small: NONE, or left behind by
+ * a block freed or merged since.
  */
 static int check_entries(const struct region *r, uintptr_t from, uintptr_t to, bool run,
                          unsigned scale, struct heap_violation *found)
@@ -1315,6 +1360,8 @@ static int check_page_block(uintptr_t block, const struct region *r, struct chec
     unsigned scale = entry->scale;
     bool live = state_live(entry->state);
 
+    if (entry->state == HEAP_FRAME_NONE || entry->state == HEAP_FRAME_TAIL)
+        return violation(found, "frame table entry disagrees with its block", block, scale);
     if ((!live && entry->state != HEAP_BLOCK_FREE) || !page_header_valid(entry, block, r))
         return violation(found, "block header is corrupted", block, scale);
     if (live && !run_fits(entry))
@@ -1360,6 +1407,8 @@ static bool node_is_free_block(const struct list_header *node, unsigned scale)
     if (r == NULL || (block & (min_block() - 1)) != 0)
         return false;
     bool small = frame_entry(r, block)->state == HEAP_FRAME_SMALL;
+    if (scale_bytes(scale) > r->end - r->start)
+        return false;                   /* free_block_at needs a scale the region can hold */
     if (scale < PAGE_SCALE)
         return small && small_header_valid(block, r) && header_at(block)->state == HEAP_BLOCK_FREE
             && header_at(block)->scale == scale;

@@ -170,7 +170,8 @@ static size_t largest_free(void)
 static size_t block_for_request(size_t size)
 {
     bool page = size > small_limit();
-    size_t bytes = page ? PAGE : (size_t)1 << heap_min_scale(), header = page ? 0 : HEAP_HEADER_BYTES;
+    size_t bytes = page ? PAGE : (size_t)1 << heap_min_scale();
+    size_t header = page ? 0 : HEAP_HEADER_BYTES;
 
     if (size == 0 || size > HEAP_MAX_REQUEST)
         return 0;
@@ -707,8 +708,8 @@ static bool damaged_free(struct model *m, uint32_t choice, enum model_route rout
 
     if (b == NULL)
         return true;
-    struct block_header *header = is_page(b->ptr) ? heap_frame_entry((uintptr_t)b->ptr)
-                                                  : (struct block_header *)(b->ptr - HEAP_HEADER_BYTES);
+    struct block_header *header = is_page(b->ptr)
+        ? heap_frame_entry((uintptr_t)b->ptr) : (struct block_header *)(b->ptr - HEAP_HEADER_BYTES);
     struct block_header saved = *header;
     enum heap_status want = damage(header, is_page(b->ptr), choice >> 8);
     bool ok = refused_as_expected(m, b->ptr, want, route, choice);
@@ -795,7 +796,8 @@ bool model_mark_slab(struct model *m, size_t index, bool slab, uint32_t choice)
     m->operations++;
     struct model_block *b = &m->live[index % m->live_count];
     size_t pages = b->block_bytes / PAGE;
-    unsigned char *ptr = is_page(b->ptr) && pages > 1 && (choice & 1) ? b->ptr + PAGE * (1 + choice / 2 % (pages - 1)) : b->ptr;
+    bool later = is_page(b->ptr) && pages > 1 && (choice & 1);     /* a later page of the run */
+    unsigned char *ptr = later ? b->ptr + PAGE * (1 + choice / 2 % (pages - 1)) : b->ptr;
     enum heap_status want = mark_expected(b, ptr, slab);
     heap_get_stats(&before);
     enum heap_status got = heap_mark_slab(ptr, slab);

@@ -1,7 +1,7 @@
 /*
  * unit.c - host unit tests of src/memory/heap.c: regions, kmalloc, kfree and
- * its refusals, kcalloc, krealloc, ksize. The tests of heap_check, the
- * statistics and the walk are in unit_check.c. Built with AddressSanitizer:
+ * its refusals, kcalloc, krealloc, ksize. Page blocks and slabs have theirs
+ * in unit_pages.c, heap_check, the statistics and the walk in unit_check.c. Built with AddressSanitizer:
  * bytes the heap must never read are poisoned (forbid), so a stray read fails.
  * Prints each failure as file:line, then "N passed, N failed".
  */
@@ -99,13 +99,7 @@ uintptr_t first_free(unsigned scale)
     return block;
 }
 
-/* What the refusal handler heard. */
-static struct {
-    int calls;
-    const void *ptr;
-    enum heap_status why;
-    const void *caller;
-} refusal;
+struct refusal_record refusal;
 
 static void record_refusal(const void *ptr, enum heap_status why, const void *caller)
 {
@@ -115,18 +109,7 @@ static void record_refusal(const void *ptr, enum heap_status why, const void *ca
     refusal.caller = caller;
 }
 
-/*
- * Everything a refused free must leave alone: every byte of every region,
- * the statistics (but refused_frees) and the free lists.
- */
-struct snapshot {
-    unsigned char *bytes;
-    struct heap_stats stats;
-    size_t counts[HEAP_MAX_SCALE + 1];
-    uintptr_t firsts[HEAP_MAX_SCALE + 1];
-};
-
-static void snapshot_take(struct snapshot *s)
+void snapshot_take(struct snapshot *s)
 {
     uintptr_t start, end;
 
@@ -140,8 +123,7 @@ static void snapshot_take(struct snapshot *s)
     }
 }
 
-/* Is the heap as s found it, but for refused frees more refusals? */
-static int snapshot_unchanged(struct snapshot *s, size_t refused)
+int snapshot_unchanged(struct snapshot *s, size_t refused)
 {
     uintptr_t start, end;
     struct heap_stats now;
@@ -159,12 +141,7 @@ static int snapshot_unchanged(struct snapshot *s, size_t refused)
     return same;
 }
 
-/*
- * kfree(ptr) must be refused with status `why`: the handler hears the
- * pointer, the status and a caller, and the heap does not change at all.
- */
-#define CHECK_KFREE_REFUSED(ptr, why) check_kfree_refused(__FILE__, __LINE__, ptr, why)
-static void check_kfree_refused(const char *file, int line, void *ptr, enum heap_status why)
+void check_kfree_refused(const char *file, int line, void *ptr, enum heap_status why)
 {
     struct snapshot before;
     int calls = refusal.calls;
@@ -178,13 +155,13 @@ static void check_kfree_refused(const char *file, int line, void *ptr, enum heap
     CHECK_AT(file, line, snapshot_unchanged(&before, 1));
 }
 
-static void fill(void *p, size_t n, unsigned char seed)
+void fill(void *p, size_t n, unsigned char seed)
 {
     for (size_t i = 0; i < n; i++)
         ((unsigned char *)p)[i] = (unsigned char)(seed + i * 7);
 }
 
-static int filled(const void *p, size_t n, unsigned char seed)
+int filled(const void *p, size_t n, unsigned char seed)
 {
     for (size_t i = 0; i < n; i++)
         if (((const unsigned char *)p)[i] != (unsigned char)(seed + i * 7))
@@ -192,7 +169,7 @@ static int filled(const void *p, size_t n, unsigned char seed)
     return 1;
 }
 
-static struct heap_stats stats_now(void)
+struct heap_stats stats_now(void)
 {
     struct heap_stats s;
 
@@ -1107,6 +1084,7 @@ int main(void)
         return 1;
     }
     check_run(unit_tests, sizeof(unit_tests) / sizeof(unit_tests[0]), test_setup, NULL, &passed, &failed);
+    check_run(page_tests, page_test_count, test_setup, NULL, &passed, &failed);
     check_run(check_tests, check_test_count, test_setup, NULL, &passed, &failed);
     allow(0, ARENA_BYTES);
     free(arena);
