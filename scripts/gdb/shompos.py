@@ -804,8 +804,10 @@ def kernel_map_lines(virtual):
     if None not in guard and guard[0] <= virtual < guard[1]:
         return [prefix + 'the guard page below the kernel stack (stack_guard 0x%08x-0x%08x), '
                 'left unmapped so that a stack overflow faults' % (guard[0], guard[1] - 1)]
-    ranges = table.value()
-    for i in range(min(int(count.value()), ranges.type.range()[1] + 1)):
+    ranges, used = table.value(), int(count.value())
+    if used == 0:
+        return [prefix + 'empty: vm_init has not run yet']
+    for i in range(min(used, ranges.type.range()[1] + 1)):
         start, size = int(ranges[i]['start']), int(ranges[i]['bytes'])
         first, last = start & ~0xfff, (start + size - 1) | 0xfff
         if size and first <= virtual <= last:
@@ -1096,8 +1098,9 @@ class Describe:
         if address == block.start:
             return '0x%08x is its start: %s' % (address, 'the block is free' if block.state == 'free'
                                                 else 'what kmalloc returned (no header in band)')
-        return '0x%08x is %d bytes into it, in its page %d (of pages 0-%d)%s' % (
-            address, address - block.start, page, pages - 1,
+        return '0x%08x is %d bytes into it%s%s' % (
+            address, address - block.start,
+            ', in its page %d (of pages 0-%d)' % (page, pages - 1) if pages > 1 else '',
             ', unused: the block is free' if block.state == 'free' else '')
 
     def frame_line(self):
