@@ -27,7 +27,8 @@ kernel that renames one changes one line here:
   - where a header lives (heap.h): a small block (scale < PAGE_SCALE) keeps
     it in band, in its first 8 bytes; a page block's is the entry of its
     first frame in its region's frame table, frames[(address >> 12) -
-    first_frame]; a frame's entry also says "small" (carved into small
+    (start >> 12)], which heap.c reaches as frame_base + (address >> 12) * 8;
+    a frame's entry also says "small" (carved into small
     blocks), "tail" (a later page of a page run, `requested` frames after its
     start) or "none". Both kinds keep a free block's list link 8 bytes in.
   - slab caches: slab.c's global `kmem_caches`, a `struct kmem_cache *` chain
@@ -55,7 +56,7 @@ HEAP_FIELDS = ('free_lists', 'free_count', 'nonempty', 'regions', 'region_count'
                'largest_carved', 'stats')
 STATS_FIELDS = ('managed_bytes', 'requested_bytes', 'allocations', 'frees',
                 'failed_allocations', 'refused_frees', 'splits', 'merges')
-REGION_FIELDS = ('start', 'end', 'limit', 'first_frame', 'frames')
+REGION_FIELDS = ('start', 'end', 'limit', 'span', 'frame_base', 'frames')
 HEADER_LAYOUT = (('requested', 0, 4), ('scale', 4, 1), ('state', 5, 1), ('check', 6, 2))
 HEADER_FORMAT = '<IBBH'                     # HEADER_LAYOUT for struct.unpack
 PAGE_SCALE = 12                             # heap.h's HEAP_PAGE_SCALE: a macro, not in the ELF
@@ -217,7 +218,9 @@ class Region:
     def __init__(self, heap, index, fields):
         self.heap, self.index = heap, index
         self.start, self.end, self.limit = fields['start'], fields['end'], fields['limit']
-        self.first_frame, self.frames = fields['first_frame'], fields['frames']
+        self.frame_base, self.frames = fields['frame_base'], fields['frames']
+        self.span = fields['span']
+        self.first_frame = self.start >> PAGE_SCALE     # heap.c's region_table
         self.entries = ((self.limit - 1) >> PAGE_SCALE) - self.first_frame + 1
 
     def holds(self, address):
@@ -248,8 +251,11 @@ class Region:
             return 'not a sorted, aligned span'
         if previous is not None and self.start < previous.limit:
             return 'overlaps region %d' % previous.index
-        if self.first_frame != self.start >> PAGE_SCALE:
-            return 'first_frame is 0x%x, not start >> 12' % self.first_frame
+        if self.span != self.end - self.start:
+            return 'span is 0x%x, not end - start' % self.span
+        if (self.frames - self.first_frame * 8 - self.frame_base) % (1 << 32) != 0:
+            return 'frame_base 0x%08x does not put frame %d\'s entry at frames 0x%08x' % (
+                self.frame_base, self.first_frame, self.frames)
         if self.frames == self.end and self.entries * 8 <= self.limit - self.end:
             return None
         if self.end == self.limit and self.entries <= 2:

@@ -120,7 +120,7 @@ def booted_with_blocks(machine, keys='456789445'):
 
 def entry_of(address):
     """A GDB expression for the frame-table entry of address (region 0), independent of the script."""
-    return ('%s.regions[0].frames[(0x%x >> 12) - %s.regions[0].first_frame]' % (HEAP, address, HEAP))
+    return ('%s.regions[0].frames[(0x%x >> 12) - (%s.regions[0].start >> 12)]' % (HEAP, address, HEAP))
 
 
 def line_with(result, text):
@@ -601,7 +601,7 @@ def test_a_corrupted_tail_entry_and_run_header_of_the_host_heap_are_reported_inv
         host = HostHeap(scratch)
         host.run([])
         run5 = host.facts['pointer']['run5']
-        entry = "'heap.c'::heap.regions[0].frames[(0x%x >> 12) - 'heap.c'::heap.regions[0].first_frame + %d]"
+        entry = "'heap.c'::heap.regions[0].frames[(0x%x >> 12) - ('heap.c'::heap.regions[0].start >> 12) + %d]"
         bad_tail, walk = all_succeeded(host.run([
             'set var %s.requested = 9' % (entry % (run5, 2)), 'shomp-block 0x%x' % (run5 + 2 * PAGE),
             'shomp-walk 0', 'continue']))[1:3]
