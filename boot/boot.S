@@ -28,8 +28,16 @@
     .long 25                                     /* height */
     .long 0                                      /* depth: none for text */
 
-.section .bss
-.align 16
+/*
+ * The kernel stack, with one page below it that paging leaves not present
+ * (memory/vm.c): a stack overflow faults on the guard page instead of
+ * running silently into whatever lies below. Both are page aligned.
+ */
+.section .bss.stack, "aw", @nobits
+.align 4096
+.global stack_guard, stack_bottom, stack_top
+stack_guard:
+    .skip 4096
 stack_bottom:
     .skip STACK_SIZE
 stack_top:

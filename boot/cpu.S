@@ -64,6 +64,20 @@ interrupt_common:
     add $8, %esp                /* drop the vector and the error code */
     iret
 
+/*
+ * The double-fault task starts here (cpu/tss.c). The CPU pushed the error
+ * code (always 0) on this task's own stack; drop it, let C report and
+ * rewrite the kernel task, then IRET: NT is set, so IRET switches back to
+ * the kernel task instead of returning. The next double fault resumes this
+ * task after its IRET, at the jmp, and starts over with the stack as now.
+ */
+.global double_fault_entry
+double_fault_entry:
+    add $4, %esp
+    call double_fault_handle
+    iret
+    jmp double_fault_entry
+
 /* The stubs' addresses, indexed by vector, for idt.c. */
 .section .rodata
 .global interrupt_stubs

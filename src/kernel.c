@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include "boot/bootinfo.h"
 #include "boot/multiboot.h"
-#include "console/exception_report.h"
 #include "console/input.h"
 #include "console/kprintf.h"
 #include "console/terminal.h"
@@ -16,6 +15,7 @@
 #include "cpu/gdt.h"
 #include "cpu/idt.h"
 #include "cpu/pic.h"
+#include "cpu/tss.h"
 #include "demo/demo.h"
 #include "drivers/display.h"
 #include "drivers/framebuffer.h"
@@ -25,6 +25,8 @@
 #include "drivers/vga_text.h"
 #include "memory/heap.h"
 #include "memory/memmap.h"
+#include "memory/slab.h"
+#include "memory/vm.h"
 #include "selftest/selftest.h"
 
 #define SHOMPOS_VERSION "0.1.0"
@@ -137,6 +139,21 @@ static void __attribute__((noreturn)) main_loop(void)
     }
 }
 
+extern char stack_top[];                   /* boot/boot.S */
+
+/* The kernel task restarts here after a stack overflow, on a fresh stack. */
+static void __attribute__((noreturn)) restart_main_loop(void)
+{
+    demo_resume();
+    main_loop();
+}
+
+/* A double fault: a stack overflow restarts the main loop; anything else halts. */
+static uintptr_t on_double_fault(const struct double_fault *fault)
+{
+    return vm_report_double_fault(fault) ? (uintptr_t)restart_main_loop : 0;
+}
+
 void kernel_main(uint32_t magic, const struct multiboot_info *info)
 {
     bool multiboot = bootinfo_copy(&boot, magic, info);  /* GRUB's information, read once */
@@ -147,8 +164,10 @@ void kernel_main(uint32_t magic, const struct multiboot_info *info)
         refuse_to_start(magic);
     gdt_init();                                     /* flat code and data segments */
     pic_init(IDT_IRQ_BASE);                         /* IRQ 0-15 to vectors 32-47 */
-    exception_on_report(exception_report);          /* exception reports on the console */
+    exception_on_report(vm_report_exception);       /* exception reports, page faults explained */
     idt_init();                                     /* exceptions and IRQs */
+    tss_init();                                     /* a task of its own for double faults */
+    tss_on_double_fault(on_double_fault, (uintptr_t)stack_top);
     keyboard_init(input_push);                      /* PS/2 keys into the key queue */
     irq_install(KEYBOARD_IRQ, keyboard_interrupt);  /* ... on IRQ 1 */
     serial_enable_input(on_serial_byte);            /* COM1 bytes as keys */
@@ -156,7 +175,9 @@ void kernel_main(uint32_t magic, const struct multiboot_info *info)
     print_banner(&boot);                            /* version, loader, memory map */
     memmap_fill_heap(&boot);                        /* usable RAM into the heap */
     heap_on_refusal(report_refused_free);
+    kmem_cache_init();                              /* no slab caches yet */
     print_heap_summary();
+    vm_init(terminal_display());                    /* identity map, paging on */
     if (bootinfo_has_word(&boot, "selftest"))
         run_selftest();
     demo_init(&boot);                               /* status line, panel, prompt */

@@ -11,6 +11,8 @@
 #define IDT_EXCEPTIONS 32
 #define IDT_IRQ_BASE   32
 #define IDT_IRQS       16
+#define IDT_DOUBLE_FAULT 8
+#define IDT_PAGE_FAULT   14
 
 /* What boot/cpu.S pushes, lowest address first. */
 struct interrupt_frame {
@@ -24,6 +26,9 @@ struct interrupt_frame {
 typedef void (*irq_handler)(void);
 
 void idt_init(void);
+
+/* Make vector a task gate: the CPU switches to the task of tss_selector (cpu/tss.c). */
+void idt_set_task_gate(unsigned vector, uint16_t tss_selector);
 
 /* Route IRQ line irq (0-15) to handler; the PIC line is unmasked. kernel_main wires them. */
 void irq_install(unsigned irq, irq_handler handler);

@@ -27,4 +27,20 @@ void demo_benchmark(unsigned unused);
 void demo_divide_init(void);
 void demo_divide_by_zero(unsigned unused);
 
+/* faults.c: keys v, n, w and g. demo_faults_init registers the fixups n and w rely on. */
+void demo_faults_init(void);
+void demo_show_virtual_memory(unsigned unused);
+void demo_null_read(unsigned unused);
+void demo_code_write(unsigned unused);
+void demo_stack_overflow(unsigned unused);
+
+/* slabs.c: keys k, j, x and d, on the demo cache "demo-24" that demo_slabs_init creates. */
+void demo_slabs_init(void);
+void demo_slab_alloc(unsigned unused);
+void demo_slab_free(unsigned unused);
+void demo_slab_shrink(unsigned unused);
+void demo_show_slabinfo(unsigned unused);
+struct kmem_cache;
+const struct kmem_cache *demo_slab_cache(void);     /* NULL when it could not be made */
+
 #endif

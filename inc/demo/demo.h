@@ -19,4 +19,7 @@ void demo_init(const struct boot_info *boot);
 /* Act on one key press (never in interrupt context). */
 void demo_handle_key(uint16_t key);
 
+/* After a key's action was cut short (a stack overflow): redraw, and the prompt again. */
+void demo_resume(void);
+
 #endif

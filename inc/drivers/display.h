@@ -8,6 +8,7 @@
 #ifndef SHOMPOS_DRIVERS_DISPLAY_H
 #define SHOMPOS_DRIVERS_DISPLAY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* The sixteen VGA colours; a cell's attribute is fg | bg << 4. */
@@ -23,6 +24,8 @@ enum vga_colour {
 struct display {
     const char *name;
     unsigned columns, rows;
+    uintptr_t memory;               /* the screen memory it draws into, for the page tables */
+    uint64_t memory_bytes;
     /* Draw one character (code page 437) at a cell. */
     void (*draw)(unsigned column, unsigned row, unsigned char ch, uint8_t colour);
     /* Move rows top+1 .. bottom-1 up by one and blank row bottom-1 in colour. */

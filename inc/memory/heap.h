@@ -2,7 +2,9 @@
  * heap.h - the buddy heap: kmalloc and kfree over regions of RAM.
  *
  * The caller hands in regions (heap_add_region); the heap carves each into
- * naturally aligned blocks of 2^scale bytes and serves kmalloc from them.
+ * naturally aligned blocks of 2^scale bytes and serves kmalloc from them:
+ * small blocks (under a page) with their header in band, page blocks (a page
+ * or more) page-aligned and wholly usable, their header in a frame table.
  * Pure C11: no I/O and no hardware, so the host builds it for tests too.
  * It does not grow, does not lock (single CPU, no interrupt-time callers)
  * and does not hand out memory it was not given.
@@ -26,29 +28,56 @@
 #define HEAP_MAX_SCALE (sizeof(void *) * 8 - 1)
 
 /*
- * Every block starts with this header; kmalloc returns the byte just after
- * it. It is 8 bytes on every target, a multiple of HEAP_ALIGNMENT (heap.c
- * asserts both). Shown here so tests, debuggers and the demo can look at a
- * block; everyone else should use the functions below.
+ * A page, the frame table's unit. Blocks of scale HEAP_PAGE_SCALE or more are
+ * "page blocks"; smaller ones are "small blocks". A frame is the page-aligned
+ * 4 KiB of address space a page block starts at or a small block lies in.
+ */
+#define HEAP_PAGE_SCALE 12
+#define HEAP_PAGE_BYTES 4096
+
+/*
+ * Every block has this header. A small block's starts the block and kmalloc
+ * returns the byte just after it; a page block's is its frame's entry in the
+ * frame table (below), and kmalloc returns the block's first byte. It is 8
+ * bytes on every target, a multiple of HEAP_ALIGNMENT (heap.c asserts both).
+ * Shown here so tests, debuggers and the demo can look at a block; everyone
+ * else should use the functions below.
  *
- *   block      +4      +5     +6       +8                      block + 2^scale
+ *   small block +4     +5     +6       +8                      block + 2^scale
  *   | requested | scale | state | check | payload (allocated block)          |
  *   |                                   | list_header, then unused (free)    |
+ *
+ *   page block                      +8                         block + 2^scale
+ *   | payload, all of it (allocated block)                                   |
+ *   | unused    | list_header, then unused (free)                            |
+ *
+ * An allocated page block keeps ceil(requested / 4096) pages from its start
+ * (a "page run"): scale is that of the smallest power of two holding them,
+ * and the rest of it is free blocks of their own.
  */
 struct block_header {
     uint32_t requested;     /* bytes the caller asked for; 0 in a free block */
     uint8_t scale;          /* the block holds 2^scale bytes */
-    uint8_t state;          /* HEAP_BLOCK_FREE or HEAP_BLOCK_ALLOCATED */
+    uint8_t state;          /* enum heap_block_state */
     uint16_t check;         /* a hash of the block's address and scale */
 };
 
-/* block_header.state. Any other byte means no header starts there. */
+/*
+ * block_header.state. In band only FREE and ALLOCATED occur: any other byte
+ * means no header starts there. In the frame table every entry has one of
+ * these states (0, HEAP_FRAME_NONE, when the heap never wrote it):
+ */
 enum heap_block_state {
-    HEAP_BLOCK_FREE = 0x5f,
-    HEAP_BLOCK_ALLOCATED = 0xa1,
+    HEAP_FRAME_NONE = 0,            /* no block starts in this frame: it lies inside a page block */
+    HEAP_BLOCK_FREE = 0x5f,         /* a free block (in the table: a page block's start) */
+    HEAP_BLOCK_ALLOCATED = 0xa1,    /* an allocated block (in the table: a page block's start) */
+    HEAP_BLOCK_SLAB = 0xc3,         /* table only: an allocated page block marked as a slab */
+    HEAP_FRAME_SMALL = 0x3c,        /* table only: the frame is carved into small blocks */
+    HEAP_FRAME_TAIL = 0x7e,         /* table only: a page of a live page block that started
+                                       `requested` frames earlier (stale once it is freed) */
 };
 
-/* The header's size: a small block's payload (what kmalloc returns) starts this far in. */
+/* The in-band header's size: a small block's payload (what kmalloc returns) starts this far in. */
 #define HEAP_HEADER_BYTES sizeof(struct block_header)
 
 /* Bytes in a block of this scale. */
@@ -71,6 +100,12 @@ enum heap_status {
     HEAP_INVALID_POINTER,   /* outside every region, or not just after a block header */
     HEAP_DOUBLE_FREE,       /* a real block that is already free */
     HEAP_CORRUPTED_HEADER,  /* the header's check value or scale is wrong */
+    HEAP_INSIDE_BLOCK,      /* inside a live page block, not at its start */
+    HEAP_NOT_HANDED_OUT,    /* a page-aligned pointer no page block starts at: a frame carved
+                               into small blocks, or a page inside a free page block */
+    HEAP_SLAB_MEMORY,       /* inside a page block marked as a slab (heap_mark_slab) */
+    HEAP_NOT_AN_OBJECT,     /* slab.c: not an object of this cache */
+    HEAP_WRONG_CACHE,       /* slab.c: an object of another cache */
 };
 
 /* The first broken invariant heap_check found. */
@@ -83,7 +118,7 @@ struct heap_violation {
 struct heap_stats {
     size_t managed_bytes;           /* all bytes inside blocks, headers included */
     size_t free_bytes;              /* bytes in free blocks */
-    size_t allocated_bytes;         /* bytes in allocated blocks */
+    size_t allocated_bytes;         /* bytes in allocated blocks (a page run: the pages it keeps) */
     size_t requested_bytes;         /* bytes callers asked for in live allocations */
     size_t largest_free_block;      /* bytes in the largest free block */
     size_t allocations, frees;      /* successful calls, from heap_init on */
@@ -93,6 +128,7 @@ struct heap_stats {
     unsigned regions;
     unsigned fragmentation_percent; /* 100 * (1 - largest_free_block / C), C = free_bytes or, if
                                        less, the largest block a region was carved into; 0 if none */
+    size_t frame_table_bytes;       /* bytes the regions' frame tables take (not managed) */
 };
 
 /* Called for each block, in address order, by heap_walk. */
@@ -106,16 +142,37 @@ void heap_init(void);
 
 /*
  * Add [start, start + length) to the heap. Returns the bytes now managed from
- * it (0 when refused: too small for one block, overlapping a region already
- * added, or HEAP_MAX_REGIONS reached). Bytes before the first and after the
- * last naturally aligned block are left unused. The managed span runs from
+ * it, in blocks (0 when refused: too small for one block, overlapping a region
+ * already added, or HEAP_MAX_REGIONS reached). The region's span runs from
  * start rounded up to end rounded down, to a multiple of the smallest block;
  * it is what heap_region reports and what "overlapping" compares. Regions may
  * be added in any order and may touch; blocks never merge across two of them.
+ *
+ * The frame table takes the top of the span: one 8-byte entry (a struct
+ * block_header) for every 4 KiB frame the span touches, rounded up to a
+ * multiple of the smallest block, starting on a frame boundary so that the
+ * blocks below it end on one. Its cost is 1/512 of the region (0.195%) plus
+ * two entries and less than 4 KiB of rounding: 256 KiB (+ under 4 KiB) for
+ * 128 MiB, 7 MiB for 3.5 GiB. stats.frame_table_bytes counts all of it. The
+ * blocks tile the rest, from the span's start. A span that holds no whole
+ * frame has only small blocks and no table; one too small for a frame
+ * boundary below its table (about a page) keeps the table right at its top.
+ *
+ *   span:    [ blocks ....................................... | table |    ]
+ *            start                               (a frame) end        limit
  */
 size_t heap_add_region(void *start, size_t length);
 
-/* size bytes aligned to HEAP_ALIGNMENT, or NULL for 0, impossible sizes and exhaustion. */
+/*
+ * size bytes aligned to HEAP_ALIGNMENT, or NULL for 0, impossible sizes and
+ * exhaustion. A request whose small block would be a page or more, that is
+ * size > heap_scale_payload(HEAP_PAGE_SCALE - 1), is a page block: aligned to
+ * the smallest power of two that holds size (so kmalloc(4096) is one page,
+ * kmalloc(1 << 20) a 1 MiB-aligned MiB) and keeping ceil(size / 4096) pages
+ * of it, all usable; the rest of that power of two goes back to the heap
+ * (kmalloc((1 << 24) + 8) costs 16 MiB + 4 KiB). Small payloads are never
+ * page-aligned and page blocks always are: the pointer alone tells the kinds apart.
+ */
 void *kmalloc(size_t size);
 
 /*
@@ -132,10 +189,13 @@ enum heap_status heap_free(void *ptr);
 void *kcalloc(size_t n, size_t size);
 
 /*
- * Resize ptr keeping its contents up to the smaller size. NULL ptr acts as
- * kmalloc; size 0 frees and returns NULL. In place when the block still fits.
- * On failure returns NULL and ptr stays valid and unchanged. A ptr kfree
- * would refuse is refused the same way (counted, reported) and NULL returned.
+ * Resize ptr keeping its contents up to the smaller of the old request and
+ * size (only those bytes are copied when it moves). NULL ptr acts as kmalloc;
+ * size 0 frees and returns NULL. In place when the block still fits: a small
+ * block over its free buddies, a page block by giving back or taking the
+ * pages after it (a page block stays one, however small the new size). On
+ * failure returns NULL and ptr stays valid and unchanged. A ptr kfree would
+ * refuse is refused the same way (counted, reported) and NULL returned.
  */
 void *krealloc(void *ptr, size_t size);
 
@@ -146,9 +206,10 @@ size_t ksize(const void *ptr);
  * 0 when every invariant holds; otherwise nonzero and *found (if not NULL)
  * names the first break. Checks that the blocks tile every region, headers
  * are intact, each free block is on the list of its scale and only there, no
- * two free buddies are left unmerged, and the counters match. Its walks are
- * bounded and it reads nothing outside the regions, so a corrupted heap is
- * reported rather than followed into a crash (as far as can be checked).
+ * two free buddies are left unmerged, every frame table entry agrees with the
+ * blocks, and the counters match. Its walks are bounded and it reads nothing
+ * outside the regions, so a corrupted heap is reported rather than followed
+ * into a crash (as far as can be checked).
  */
 int heap_check_report(struct heap_violation *found);
 int heap_check(void);
@@ -158,13 +219,23 @@ void heap_get_stats(struct heap_stats *out);
 /* Smallest scale a block can have: holds a header, a free-list link and one byte. */
 unsigned heap_min_scale(void);
 
-/* The kmalloc size that gives a block of exactly this scale (its usable bytes). */
+/*
+ * The kmalloc size that gives a block of exactly this scale (its usable
+ * bytes): 2^scale - HEAP_HEADER_BYTES for a small block, 2^scale for a page block.
+ */
 size_t heap_scale_payload(unsigned scale);
 
-/* Start of the live block whose payload is ptr (as kmalloc returned it), or 0 when there is none. */
+/*
+ * Start of the live block whose pointer is ptr (as kmalloc returned it): ptr
+ * - HEAP_HEADER_BYTES for a small block, ptr itself for a page block; 0 when
+ * there is none.
+ */
 uintptr_t heap_block_of(const void *ptr);
 
-/* Scale of the live block at ptr, or 0 when ptr is not a live block. */
+/*
+ * Scale of the live block at ptr, or 0 when ptr is not a live block. A page
+ * block of n pages has the scale of the smallest power of two holding them.
+ */
 unsigned heap_block_scale(const void *ptr);
 
 /* Number of free blocks of this scale, O(1). */
@@ -174,17 +245,54 @@ size_t heap_free_count(unsigned scale);
 size_t heap_free_list_peek(unsigned scale, uintptr_t *out, size_t max);
 
 /*
- * Visit every block of every region in address order. visit must not call
- * kmalloc, kfree or krealloc. A region's walk stops at a corrupted header.
+ * Visit every block of every region in address order; an allocated page
+ * block of n pages is visited as its aligned pieces (the powers of two of n,
+ * largest first), each allocated, so the visits tile each region's blocks.
+ * visit must not call kmalloc, kfree or krealloc. A region's walk stops at a
+ * corrupted header.
  */
 void heap_walk(heap_walk_fn visit, void *context);
 
-/* Region i's managed span [*start, *end); returns 0 when i is past the last region. */
+/*
+ * Region i's span [*start, *end): its blocks and its frame table, all the
+ * memory the heap uses there. Returns 0 when i is past the last region.
+ */
 int heap_region(unsigned i, uintptr_t *start, uintptr_t *end);
+
+/*
+ * The frame table entry of the frame holding address a, or NULL when no
+ * region's blocks hold a or its region has no table. For tests and
+ * debuggers: a write through it changes the heap.
+ */
+struct block_header *heap_frame_entry(uintptr_t a);
 
 /* Who hears about refused kfree calls (NULL: nobody). */
 void heap_on_refusal(heap_refusal_fn report);
 
+/* Count a refusal (stats.refused_frees) and tell the refusal handler: for slab.c. */
+void heap_report_refusal(const void *ptr, enum heap_status why, const void *caller);
+
 const char *heap_status_name(enum heap_status status);
+
+/*
+ * Slabs (slab.c). heap_mark_slab(page, 1) marks the live page block kmalloc
+ * returned at page as a slab; heap_mark_slab(page, 0) makes it an ordinary
+ * block again. While it is marked, kfree, krealloc, ksize and heap_block_of
+ * refuse every pointer into its pages with HEAP_SLAB_MEMORY (kfree reports it
+ * and changes nothing). Returns HEAP_OK, or why page is not a live page
+ * block as kfree would say it, or: HEAP_SLAB_MEMORY when marking a slab
+ * again, HEAP_INVALID_POINTER for a small block or when unmarking a block
+ * that is no slab, HEAP_INSIDE_BLOCK when unmarking with a pointer inside a slab.
+ */
+enum heap_status heap_mark_slab(void *page, int slab);
+
+/* Start of the slab page block holding addr (any byte of it), or 0. O(1): reads the frame table. */
+uintptr_t heap_slab_of(const void *addr);
+
+/* 2^order pages aligned to their size, or NULL: kmalloc(HEAP_PAGE_BYTES << order). */
+void *heap_alloc_pages(unsigned order);
+
+/* Give back what heap_alloc_pages returned: kfree, refusals and all. */
+void heap_free_pages(void *page);
 
 #endif

@@ -1,45 +1,46 @@
 """
-shompos.py - GDB commands that read ShompOS's heap, page tables and slab caches.
+shompos.py - GDB commands that read ShompOS's heap, slab caches and page tables.
 
     (gdb) source scripts/gdb/shompos.py       # `make debug` does this for you
     (gdb) shomp-freelists      the free lists, exactly as the demo's `p` key prints them
     (gdb) shomp-walk [REGION]  every block of a region (or of all) in address order, and a summary
-    (gdb) shomp-block ADDR     the block holding ADDR: start, scale, state, header, buddy
+    (gdb) shomp-block ADDR     the block holding ADDR: start, scale, state, header, buddy, slab object
     (gdb) shomp-pagewalk ADDR  the page-directory and page-table entries for a virtual address
-    (gdb) shomp-slabinfo       the slab caches, as the `d` key prints them (/proc/slabinfo's columns)
+    (gdb) shomp-slabinfo       the slab caches, exactly as the `d` key prints them
     (gdb) shomp-stats          the heap statistics, exactly as the `s` key prints them
 
 Like Linux's scripts/gdb (lx-dmesg, lx-slabinfo), it only reads: the kernel's
 memory through GDB, laid out by the ELF's symbols and types. It never calls a
 kernel function, so it works on a kernel stopped anywhere, even in a fault
 handler. Every walk is bounded; a structure that makes no sense (a corrupted
-header, a loop in a free list) is reported in words, never as a traceback.
-Reading page tables uses QEMU's gdbstub (registers cr0/cr3/cr4, and its
-physical-memory mode `Qqemu.PhyMemMode`): other stubs get a clear refusal.
+header or frame-table entry, a loop in a list) is reported in words, never as
+a traceback. Reading page tables uses QEMU's gdbstub (registers cr0/cr3/cr4,
+and its physical-memory mode `Qqemu.PhyMemMode`): other stubs get a clear refusal.
 
 What it assumes of the kernel. Every name lives in the constants below, so a
 kernel that renames one changes one line here:
-  - the heap: the static `heap` of src/memory/heap.c (free_lists, free_count,
-    nonempty, regions, region_count, largest_carved, stats), `struct
-    block_header`, `struct list_header`, `enum heap_block_state` (its
-    enumerators name the states: HEAP_BLOCK_FREE is "free"), and heap.c's
-    block_check hash, mirrored in header_check below.
-  - where a block's header lives: read_header is the one function that knows.
-    Today every header is in band, in the block's first 8 bytes. With page
-    blocks (notes/heap-pages-api.md: scale >= 12, headers in a per-region
-    frame table of 8-byte entries, one per 4 KiB frame) only read_header
-    changes; until it does, a kernel whose `struct region` has more than
-    start and end is flagged, because its page-block headers would be misread.
-  - slab caches (issue 10), not in the kernel yet: a global `kmem_caches`,
-    either a `struct kmem_cache *` chained through each cache's `next`, or a
-    `struct list_header` sentinel of a circular list through each cache's
-    `link`; the columns read the cache's fields named in SLAB_COLUMNS. Without
-    the symbol, shomp-slabinfo says so.
+  - the heap: the static `heap` of src/memory/heap.c (HEAP_FIELDS), its
+    `struct region` (REGION_FIELDS), `struct block_header` (8 bytes, laid out
+    as HEADER_LAYOUT), `struct list_header`, `enum heap_block_state` (its
+    enumerators name the states: HEAP_BLOCK_FREE is "free", HEAP_FRAME_TAIL
+    "tail"), and heap.c's block_check hash, mirrored in header_check below.
+  - where a header lives (heap.h): a small block (scale < PAGE_SCALE) keeps
+    it in band, in its first 8 bytes; a page block's is the entry of its
+    first frame in its region's frame table, frames[(address >> 12) -
+    (start >> 12)], which heap.c reaches as frame_base + (address >> 12) * 8;
+    a frame's entry also says "small" (carved into small
+    blocks), "tail" (a later page of a page run, `requested` frames after its
+    start) or "none". Both kinds keep a free block's list link 8 bytes in.
+  - slab caches: slab.c's global `kmem_caches`, a `struct kmem_cache *` chain
+    through `next` (CACHE_FIELDS), and the `struct slab` at each slab's start.
+  - to name what an address is in shomp-pagewalk, if present: vm.c's `kmap`
+    and `kmap_count`, boot.S's `stack_guard` and `stack_bottom`.
   - callers: printed when struct block_header has the fields in
     CALLER_FIELDS; today the heap keeps none, and shomp-block says so.
 """
 
 import re
+import struct
 
 import gdb
 
@@ -49,24 +50,31 @@ HEAP_SYMBOL = 'heap'                        # static struct in src/memory/heap.c
 HEADER_TYPE = 'struct block_header'
 LINK_TYPE = 'struct list_header'
 STATE_ENUM = 'enum heap_block_state'
-STATE_PREFIX = 'HEAP_BLOCK_'                # HEAP_BLOCK_FREE -> "free"
+STATE_PREFIXES = ('HEAP_BLOCK_', 'HEAP_FRAME_')     # HEAP_BLOCK_FREE -> "free"
+STATES = ('none', 'free', 'allocated', 'slab', 'small', 'tail')
 HEAP_FIELDS = ('free_lists', 'free_count', 'nonempty', 'regions', 'region_count',
                'largest_carved', 'stats')
-STATS_FIELDS = ('managed_bytes', 'allocated_bytes', 'requested_bytes', 'allocations', 'frees',
+STATS_FIELDS = ('managed_bytes', 'requested_bytes', 'allocations', 'frees',
                 'failed_allocations', 'refused_frees', 'splits', 'merges')
-REGION_FIELDS = ('start', 'end')            # struct region today; more means a frame table
+REGION_FIELDS = ('start', 'end', 'limit', 'span', 'frame_base', 'frames')
+HEADER_LAYOUT = (('requested', 0, 4), ('scale', 4, 1), ('state', 5, 1), ('check', 6, 2))
+HEADER_FORMAT = '<IBBH'                     # HEADER_LAYOUT for struct.unpack
+PAGE_SCALE = 12                             # heap.h's HEAP_PAGE_SCALE: a macro, not in the ELF
+PAGE_BYTES = 1 << PAGE_SCALE
 CALLER_FIELDS = (('allocated by', 'alloc_caller'), ('freed by', 'free_caller'))
 
 SLAB_CACHES_SYMBOL = 'kmem_caches'
 SLAB_CACHE_TYPE = 'struct kmem_cache'
-SLAB_NEXT_FIELD = 'next'                    # kmem_caches as a struct kmem_cache *
-SLAB_LINK_FIELD = 'link'                    # kmem_caches as a struct list_header sentinel
+SLAB_TYPE = 'struct slab'
+CACHE_FIELDS = ('next', 'name', 'object_size', 'stride', 'first_offset', 'slab_bytes',
+                'objects_per_slab', 'full', 'partial', 'empty', 'slabs', 'active_objects')
+SLAB_FIELDS = ('link', 'cache', 'free_count', 'free_map')
+SLAB_LISTS = ('full', 'partial', 'empty')
 SLAB_MAX_CACHES = 256                       # bound on the walk of the cache list
-# (column of the table, field of struct kmem_cache, divisor): Linux's /proc/slabinfo order.
-SLAB_COLUMNS = (('active_objs', 'active_objects', 1), ('num_objs', 'total_objects', 1),
-                ('objsize', 'object_size', 1), ('objperslab', 'objects_per_slab', 1),
-                ('pagesperslab', 'slab_bytes', 4096), ('active_slabs', 'active_slabs', 1),
-                ('num_slabs', 'slabs', 1))
+LIST_MAX_NODES = 1 << 20                    # bound on the walk of a slab list
+
+KMAP_SYMBOL, KMAP_COUNT_SYMBOL = 'kmap', 'kmap_count'       # vm.c's table of mappings
+GUARD_SYMBOLS = ('stack_guard', 'stack_bottom')             # boot.S: the unmapped page
 
 # heap.c's block_check: Knuth's multiplicative hash of the address, as Linux's hash_long.
 GOLDEN_RATIO = {4: 0x61c88647, 8: 0x61c8864680b583eb}
@@ -91,9 +99,33 @@ def require_target():
 def read_bytes(address, length):
     try:
         return bytes(gdb.selected_inferior().read_memory(address, length))
-    except gdb.MemoryError:
+    except (gdb.MemoryError, OverflowError, ValueError):
         raise ShompError('cannot read %d bytes at 0x%08x (not mapped, or not memory)'
                          % (length, address)) from None
+
+
+class Memory:
+    """Kernel memory read a page at a time, each page once per command (the VM is stopped)."""
+
+    def __init__(self):
+        self.pages = {}
+
+    def page(self, number):
+        if number not in self.pages:
+            self.pages[number] = read_bytes(number * PAGE_BYTES, PAGE_BYTES)
+        return self.pages[number]
+
+    def read(self, address, length):
+        parts = []
+        while length > 0:
+            offset = address % PAGE_BYTES
+            take = min(length, PAGE_BYTES - offset)
+            parts.append(self.page(address // PAGE_BYTES)[offset:offset + take])
+            address, length = address + take, length - take
+        return b''.join(parts)
+
+    def word(self, address, size):
+        return int.from_bytes(self.read(address, size), 'little')        # i686: little-endian
 
 
 def lookup_type(name):
@@ -105,6 +137,11 @@ def lookup_type(name):
                          % name) from None
 
 
+def lookup_symbol(name):
+    """A symbol of the ELF, static or global, or None."""
+    return gdb.lookup_static_symbol(name) or gdb.lookup_global_symbol(name)
+
+
 def decode(type_, data, offset=0):
     """A value of type_ found at data[offset:]: ints for scalars, dicts and lists for the rest."""
     t = type_.strip_typedefs()
@@ -114,11 +151,12 @@ def decode(type_, data, offset=0):
         low, high = t.range()
         return [decode(t.target(), data, offset + i * t.target().sizeof)
                 for i in range(high - low + 1)]
-    return int.from_bytes(data[offset:offset + t.sizeof], 'little')     # i686: little-endian
+    return int.from_bytes(data[offset:offset + t.sizeof], 'little')
 
 
-def read_struct(type_, address):
-    return decode(type_, read_bytes(address, type_.sizeof))
+def read_struct(type_, address, memory=None):
+    data = memory.read(address, type_.sizeof) if memory else read_bytes(address, type_.sizeof)
+    return decode(type_, data)
 
 
 def field_offset(type_, name):
@@ -152,23 +190,77 @@ def kib(n):
     return n // 1024
 
 
-def size_text(scale):
-    """A power of two as report.c's size_format prints it: 16B, 512B, 4K, 64M, 1G."""
-    size, unit = 1 << scale, 0
+def plural(n, word):
+    return '%d %s%s' % (n, word, '' if n == 1 else 's')
+
+
+def size_text(size):
+    """A size as report.c's size_format prints it: 16B, 512B, 4K, 12K, 64M, 1G."""
+    unit = 0
     while size >= 1024 and unit < 3:
         size, unit = size // 1024, unit + 1
     return '%d%s' % (size, 'BKMG'[unit])
 
 
-# ---- the heap -------------------------------------------------------------------------------
+# ---- the heap: its structure, its regions and their frame tables ------------------------------
 
 class Header:
-    """A block's header as read, and where it was read from."""
+    """8 header bytes as read (in band, or a frame-table entry) and where they were read."""
 
-    def __init__(self, block, where, fields):
-        self.block, self.where = block, where
-        self.requested, self.scale = fields['requested'], fields['scale']
-        self.state, self.check = fields['state'], fields['check']
+    def __init__(self, data, where):
+        self.where = where
+        self.requested, self.scale, self.state, self.check = struct.unpack(HEADER_FORMAT, data)
+
+
+class Region:
+    """One region: blocks in [start, end), its frame table in [end, limit) (heap.c's struct region)."""
+
+    def __init__(self, heap, index, fields):
+        self.heap, self.index = heap, index
+        self.start, self.end, self.limit = fields['start'], fields['end'], fields['limit']
+        self.frame_base, self.frames = fields['frame_base'], fields['frames']
+        self.span = fields['span']
+        self.first_frame = self.start >> PAGE_SCALE     # heap.c's region_table
+        self.entries = ((self.limit - 1) >> PAGE_SCALE) - self.first_frame + 1
+
+    def holds(self, address):
+        return self.start <= address < self.end
+
+    def in_table(self, address):
+        return self.frames == self.end and self.end <= address < self.limit
+
+    def entry_address(self, address):
+        return self.frames + ((address >> PAGE_SCALE) - self.first_frame) * 8
+
+    def entry(self, address):
+        """The frame-table entry of the frame holding address (in the region's blocks)."""
+        at = self.entry_address(address)
+        return Header(self.heap.memory.read(at, 8), 'in the frame table at 0x%08x (region %d, '
+                      'entry %d)' % (at, self.index, (at - self.frames) // 8))
+
+    def span_text(self):
+        table = ('frame table 0x%08x-0x%08x (%d entries)' % (self.end, self.limit, self.entries)
+                 if self.frames == self.end else 'no frame table (no whole frame: small blocks only)')
+        return 'blocks 0x%08x-0x%08x (%d KiB), %s' % (self.start, self.end,
+                                                       kib(self.end - self.start), table)
+
+    def problem(self, previous, min_block):
+        """Why this region's fields make no sense, or None."""
+        mask = min_block - 1
+        if not self.start < self.end <= self.limit or (self.start | self.end | self.limit) & mask:
+            return 'not a sorted, aligned span'
+        if previous is not None and self.start < previous.limit:
+            return 'overlaps region %d' % previous.index
+        if self.span != self.end - self.start:
+            return 'span is 0x%x, not end - start' % self.span
+        if (self.frames - self.first_frame * 8 - self.frame_base) % (1 << 32) != 0:
+            return 'frame_base 0x%08x does not put frame %d\'s entry at frames 0x%08x' % (
+                self.frame_base, self.first_frame, self.frames)
+        if self.frames == self.end and self.entries * 8 <= self.limit - self.end:
+            return None
+        if self.end == self.limit and self.entries <= 2:
+            return None                 # no whole frame: heap.c's shared no_table
+        return 'its frame table pointer 0x%08x is not its end' % self.frames
 
 
 class Heap:
@@ -176,7 +268,7 @@ class Heap:
 
     def __init__(self):
         require_target()
-        symbol = gdb.lookup_static_symbol(HEAP_SYMBOL) or gdb.lookup_global_symbol(HEAP_SYMBOL)
+        symbol = lookup_symbol(HEAP_SYMBOL)
         if symbol is None:
             raise ShompError('no symbol %r: load ShompOS\'s ELF first (file build/gcc/shompos.elf)'
                              % HEAP_SYMBOL)
@@ -187,38 +279,35 @@ class Heap:
         self.word = lookup_type('uintptr_t').sizeof
         self.max_scale = len(self.fields['free_lists']) - 1
         self.min_scale = (self.header_type.sizeof + self.link_type.sizeof - 1).bit_length()
-        self.states = {f.enumval: f.name[len(STATE_PREFIX):].lower()
-                       for f in lookup_type(STATE_ENUM).fields()}
+        self.state, self.names = read_states()
+        self.memory = Memory()
         self.regions = self.read_regions()
-        self.warning = self.layout_warning()
 
     def require_layout(self):
         require_fields(self.type, HEAP_FIELDS)
         require_fields(self.type.strip_typedefs()['stats'].type, STATS_FIELDS)
         require_fields(self.type.strip_typedefs()['regions'].type.target(), REGION_FIELDS)
-        require_fields(self.header_type, ('requested', 'scale', 'state', 'check'))
         require_fields(self.link_type, ('next', 'prev'))
+        fields = {f.name: (f.bitpos // 8, f.type.sizeof)
+                  for f in self.header_type.strip_typedefs().fields()}
+        if self.header_type.sizeof != 8 or any(fields.get(name) != (offset, size)
+                                               for name, offset, size in HEADER_LAYOUT):
+            raise ShompError('%s is not the 8 bytes requested, scale, state, check that '
+                             'shompos.py reads (HEADER_LAYOUT)' % HEADER_TYPE)
 
     def read_regions(self):
         count, slots = self.fields['region_count'], self.fields['regions']
         if count > len(slots):
             raise ShompError('heap.region_count is %d but there are %d slots: the heap\'s own '
                              'structure (at 0x%08x) is corrupted' % (count, len(slots), self.address))
-        regions = [(r['start'], r['end']) for r in slots[:count]]
-        for i, (start, end) in enumerate(regions):
-            if start >= end or start & (self.min_block() - 1) or (i and start < regions[i - 1][1]):
-                raise ShompError('heap region %d is 0x%08x-0x%08x: not a sorted, aligned span; the '
-                                 'heap structure is corrupted' % (i, start, end))
+        regions = [Region(self, i, fields) for i, fields in enumerate(slots[:count])]
+        for i, region in enumerate(regions):
+            why = region.problem(regions[i - 1] if i else None, self.min_block())
+            if why:
+                raise ShompError('heap region %d (start 0x%08x, end 0x%08x, limit 0x%08x): %s; '
+                                 'the heap structure is corrupted' % (
+                                     i, region.start, region.end, region.limit, why))
         return regions
-
-    def layout_warning(self):
-        region_type = self.type.strip_typedefs()['regions'].type.target()
-        extra = [f.name for f in region_type.strip_typedefs().fields() if f.name not in REGION_FIELDS]
-        if not extra:
-            return None
-        return ('warning: struct region has fields this script does not read (%s): page blocks '
-                'keep their headers out of band there, and read_header in shompos.py reads only '
-                'in-band headers yet' % ', '.join(extra))
 
     def min_block(self):
         return 1 << self.min_scale
@@ -232,29 +321,35 @@ class Heap:
                 + scale * self.link_type.sizeof)
 
     def region_of(self, address):
-        """(index, start, end) of the region holding address, or None."""
-        for i, (start, end) in enumerate(self.regions):
-            if start <= address < end:
-                return i, start, end
-        return None
+        """The Region whose blocks hold address, or None."""
+        return next((r for r in self.regions if r.holds(address)), None)
 
     def initialised(self):
         """Has heap_init run? It points every sentinel head at itself; .bss starts them at 0."""
         return all(head['next'] != 0 for head in self.fields['free_lists'])
 
     def state_name(self, state):
-        return self.states.get(state, 'unknown state 0x%02x' % state)
+        return self.names.get(state, 'no state (0x%02x)' % state)
+
+    def small_header(self, block):
+        return Header(self.memory.read(block, 8), 'in-band at 0x%08x' % block)
+
+    def link(self, node):
+        """(next, prev) of the struct list_header at node."""
+        return (self.memory.word(node, self.word), self.memory.word(node + self.word, self.word))
 
 
-def read_header(heap, block):
-    """
-    The header of the block that starts at `block`. The one place that knows
-    where headers live: today in band, the block's first HEADER_BYTES bytes
-    (heap.c's header_at). With page blocks, a block of scale >= 12 keeps it in
-    its region's frame table (entry (block - table's first frame) / 4096):
-    return that entry from here, with `where` naming it, and nothing else changes.
-    """
-    return Header(block, 'in-band at 0x%08x' % block, read_struct(heap.header_type, block))
+def read_states():
+    """enum heap_block_state as {"free": 0x5f, ...} and its inverse; every state in STATES."""
+    state = {}
+    for f in lookup_type(STATE_ENUM).fields():
+        prefix = next((p for p in STATE_PREFIXES if f.name.startswith(p)), '')
+        state[f.name[len(prefix):].lower()] = f.enumval
+    missing = [name for name in STATES if name not in state]
+    if missing:
+        raise ShompError('%s has no state %s: the heap is laid out otherwise than shompos.py '
+                         'expects' % (STATE_ENUM, ', '.join(missing)))
+    return state, {value: name for name, value in state.items()}
 
 
 def header_check(heap, block, scale):
@@ -264,55 +359,143 @@ def header_check(heap, block, scale):
     return ((product >> (bits - 16)) ^ scale) & 0xffff
 
 
-def header_problems(heap, header, region_end):
-    """Why the header is not valid (heap.c's header_valid, in words); [] when it is."""
+def page_scale_for(requested):
+    """heap.c's page_scale_for: the scale of the page block that serves `requested` bytes."""
+    return PAGE_SCALE if requested <= PAGE_BYTES else (requested - 1).bit_length()
+
+
+def pages_for(requested):
+    return (requested + PAGE_BYTES - 1) >> PAGE_SCALE
+
+
+# ---- blocks: the two kinds, their headers, and what is wrong with them -----------------------
+
+class Block:
+    """
+    A block as the walk meets it. kind "small" (header in band) or "page"
+    (header in the frame table); state "free", "allocated" or "slab" once its
+    header is valid; pages: how many pages a live page block keeps (a page run).
+    problems: why the header is not valid; then the block's size is unknown.
+    """
+
+    def __init__(self, start, kind, header, problems):
+        self.start, self.kind, self.header, self.problems = start, kind, header, problems
+        self.scale, self.requested = header.scale, header.requested
+        self.state, self.pages = None, None
+
+    @property
+    def bytes(self):
+        return self.pages << PAGE_SCALE if self.pages is not None else 1 << self.scale
+
+    def holds(self, address):
+        return self.start <= address < self.start + self.bytes
+
+    def live(self):
+        return self.state in ('allocated', 'slab')
+
+
+def small_problems(heap, block, header, region):
+    """heap.c's small_header_valid, in words: [] when the in-band header is intact."""
     problems, scale = [], header.scale
-    if header.state not in heap.states:
-        problems.append('state byte 0x%02x is no state (%s)' % (header.state, ', '.join(
-            '0x%02x %s' % item for item in sorted(heap.states.items()))))
-    if not heap.min_scale <= scale <= heap.max_scale:
-        problems.append('scale %d is outside %d-%d' % (scale, heap.min_scale, heap.max_scale))
-        return problems
-    if header.block & ((1 << scale) - 1):
-        problems.append('0x%08x is not aligned to its size (scale %d)' % (header.block, scale))
-    if (1 << scale) > region_end - header.block:
-        problems.append('a scale %d block runs past its region\'s end 0x%08x' % (scale, region_end))
-    expected = header_check(heap, header.block, scale)
-    if header.check != expected:
-        problems.append('check 0x%04x, expected 0x%04x for scale %d' % (header.check, expected, scale))
+    if header.state not in (heap.state['free'], heap.state['allocated']):
+        problems.append('state byte 0x%02x is neither free (0x%02x) nor allocated (0x%02x)' % (
+            header.state, heap.state['free'], heap.state['allocated']))
+    if not heap.min_scale <= scale < PAGE_SCALE:
+        return problems + ['scale %d is no small block\'s (%d-%d)' % (scale, heap.min_scale,
+                                                                      PAGE_SCALE - 1)]
+    return problems + extent_problems(heap, block, scale, header.check, region)
+
+
+def extent_problems(heap, block, scale, check, region):
+    """Alignment, the region's end and the check value: what both kinds of header share."""
+    problems = []
+    if block & ((1 << scale) - 1):
+        problems.append('0x%08x is not aligned to its size (scale %d)' % (block, scale))
+    if (1 << scale) > region.end - block:
+        problems.append('a scale %d block runs past its region\'s end 0x%08x' % (scale, region.end))
+    expected = header_check(heap, block, scale)
+    if check != expected:
+        problems.append('check 0x%04x, expected 0x%04x for scale %d' % (check, expected, scale))
     return problems
 
 
-def walk_region(heap, start, end):
+def page_problems(heap, block, entry, region):
+    """heap.c's page_header_valid and run_fits, in words, for the entry of the frame at block."""
+    name = heap.state_name(entry.state)
+    if block % PAGE_BYTES:
+        return ['its frame\'s entry says %s, not small, yet 0x%08x is inside that frame: the '
+                'frame table disagrees with the blocks' % (name, block)]
+    if name not in ('free', 'allocated', 'slab'):
+        return ['the entry says %s where a page block should start (free, allocated or slab)'
+                % (name + (' %d' % entry.requested if name == 'tail' else ''))]
+    if not PAGE_SCALE <= entry.scale <= heap.max_scale:
+        return ['scale %d is no page block\'s (%d-%d)' % (entry.scale, PAGE_SCALE, heap.max_scale)]
+    problems = extent_problems(heap, block, entry.scale, entry.check, region)
+    if name != 'free' and (entry.requested == 0 or page_scale_for(entry.requested) != entry.scale):
+        problems.append('requested %d bytes do not fit a scale %d page block' % (
+            entry.requested, entry.scale))
+    return problems
+
+
+def block_at(heap, region, start):
+    """The block that starts at `start` of region, read as heap.c's walk_block reads it."""
+    entry = region.entry(start)
+    if entry.state == heap.state['small']:
+        header = heap.small_header(start)
+        found = Block(start, 'small', header, small_problems(heap, start, header, region))
+    else:
+        found = Block(start, 'page', entry, page_problems(heap, start, entry, region))
+    if not found.problems:
+        found.state = heap.state_name(found.header.state)
+        if found.kind == 'page' and found.live():
+            found.pages = pages_for(found.requested)
+    return found
+
+
+def later_entry_problems(heap, region, block, most=3):
     """
-    Yield (header, problems) for each block of [start, end) in address order,
-    as heap_walk visits them; after a header with problems the walk cannot
-    know where the next block starts, so it stops there. Each step moves on at
+    heap.c's check_entries for a page block's later frames: a live run's say
+    tail 1, tail 2, ...; a free block's anything but small, allocated or slab.
+    Returns (frames checked, [words for up to `most` entries that disagree]).
+    """
+    frames = block.bytes // PAGE_BYTES - 1
+    data, problems = region.heap.memory.read(region.entry_address(block.start) + 8, 8 * frames), []
+    for i, (requested, _, state, _) in enumerate(struct.iter_unpack(HEADER_FORMAT, data), 1):
+        name = heap.state_name(state)
+        fine = (name == 'tail' and requested == i) if block.live() else name in ('none', 'free',
+                                                                                  'tail')
+        if not fine and len(problems) < most:
+            problems.append('frame 0x%08x (page %d) says %s%s, %s' % (
+                block.start + i * PAGE_BYTES, i, name, ' %d' % requested if name == 'tail' else '',
+                'expected tail %d' % i if block.live() else
+                'which no later page of a free block says'))
+    return frames, problems
+
+
+def walk_region(heap, region):
+    """
+    Yield each Block of region in address order, as heap_walk visits them but
+    a page run as one block. After a block with problems the walk cannot know
+    where the next block starts, so it stops there. Each step moves on at
     least one smallest block, so it ends; the step count is capped anyway.
     """
-    block, steps = start, (end - start) // heap.min_block() + 1
-    while block < end and steps > 0:
-        header = read_header(heap, block)
-        problems = header_problems(heap, header, end)
-        yield header, problems
-        if problems:
+    address, steps = region.start, (region.end - region.start) // heap.min_block() + 1
+    while address < region.end and steps > 0:
+        block = block_at(heap, region, address)
+        yield block
+        if block.problems:
             return
-        block, steps = block + (1 << header.scale), steps - 1
+        address, steps = address + block.bytes, steps - 1
 
 
-def walk_heap(heap):
-    """Yield (region index, header, problems) for every block of every region."""
-    for i, (start, end) in enumerate(heap.regions):
-        for header, problems in walk_region(heap, start, end):
-            yield i, header, problems
-
+# ---- free lists -----------------------------------------------------------------------------
 
 def free_list_problems(heap, scale):
     """
     Walk free list `scale` from its sentinel head, at most free_count + 1
     nodes, checking each node before following it (heap.c's check_list):
-    inside a region, a valid free header of this scale, prev pointing back.
-    Returns what is wrong, in words; [] for a sound list.
+    a free block of this scale of either kind, prev pointing back, the count
+    and the non-empty bitmap agreeing. Returns what is wrong, in words.
     """
     head, count = heap.free_list_head(scale), heap.free_count(scale)
     prev, seen = head, set()
@@ -328,43 +511,182 @@ def free_list_problems(heap, scale):
         why = node_problem(heap, block, scale)
         if why:
             return ['node %d, block 0x%08x: %s; the walk stops there' % (len(seen), block, why)]
-        link = read_struct(heap.link_type, node)
-        if link['prev'] != prev:
-            return ['block 0x%08x\'s prev is 0x%08x, not 0x%08x' % (block, link['prev'], prev)]
+        following, back = heap.link(node)
+        if back != prev:
+            return ['block 0x%08x\'s prev is 0x%08x, not 0x%08x' % (block, back, prev)]
         seen.add(node)
-        prev, node = node, link['next']
-    if len(seen) != count:
-        return ['%d nodes, but its free count says %d' % (len(seen), count)]
+        prev, node = node, following
+    return count_problems(heap, scale, len(seen))
+
+
+def count_problems(heap, scale, seen):
+    marked = heap.fields['nonempty'] >> scale & 1
+    if seen != heap.free_count(scale):
+        return ['%d nodes, but its free count says %d' % (seen, heap.free_count(scale))]
+    if marked != (seen != 0):
+        return ['%d nodes, but bit %d of the non-empty bitmap is %d' % (seen, scale, marked)]
     return []
 
 
 def node_problem(heap, block, scale):
-    """Why `block` cannot be a free block of this scale on its list, or None."""
+    """Why `block` cannot be a free block of this scale on its list (heap.c's node_is_free_block)."""
     region = heap.region_of(block)
     if region is None or block & (heap.min_block() - 1):
         return 'not a block of the heap'
-    header = read_header(heap, block)
-    problems = header_problems(heap, header, region[2])
-    if problems:
-        return 'header invalid (%s)' % '; '.join(problems)
-    if heap.state_name(header.state) != 'free' or header.scale != scale:
-        return 'a %s block of scale %d' % (heap.state_name(header.state), header.scale)
+    small = region.entry(block).state == heap.state['small']
+    if small != (scale < PAGE_SCALE):
+        return ('its frame is carved into small blocks: no page block starts there' if small
+                else 'its frame is not carved into small blocks: no small block lies there')
+    found = block_at(heap, region, block)
+    if found.problems:
+        return 'header invalid (%s)' % '; '.join(found.problems)
+    if found.state != 'free' or found.scale != scale:
+        return 'a %s block of scale %d' % (found.state, found.scale)
     return None
 
 
 # ---- the statistics, as heap_get_stats computes them ----------------------------------------
 
 def heap_stats(heap):
-    """heap_get_stats: the counters kept in heap.stats plus the figures it derives."""
+    """heap_get_stats: the counters kept in heap.stats plus the figures it derives (size_t wraps)."""
+    wrap = 1 << 8 * heap.word
     stats = dict(heap.fields['stats'])
     nonempty = heap.fields['nonempty']
-    stats['free_bytes'] = sum(heap.free_count(s) << s for s in range(heap.max_scale + 1))
+    stats['free_bytes'] = sum(heap.free_count(s) << s for s in range(heap.max_scale + 1)) % wrap
+    stats['allocated_bytes'] = (stats['managed_bytes'] - stats['free_bytes']) % wrap
     stats['regions'] = len(heap.regions)
     stats['largest_free_block'] = 0 if nonempty == 0 else 1 << (nonempty.bit_length() - 1)
     could_be = min(stats['free_bytes'], heap.fields['largest_carved'])
+    shortfall = (could_be - stats['largest_free_block']) % wrap
     stats['fragmentation_percent'] = 0 if could_be == 0 else (
-        100 * (could_be - stats['largest_free_block']) // could_be)
+        (100 * shortfall % (1 << 64)) // could_be % (1 << 32))
     return stats
+
+
+# ---- slab caches ----------------------------------------------------------------------------
+
+class Cache:
+    """One struct kmem_cache as read, with its address."""
+
+    def __init__(self, address, fields, cache_type):
+        self.address, self.fields, self.type = address, fields, cache_type
+        raw = bytes(fields['name'])
+        self.name = raw.split(b'\0')[0].decode('ascii', 'replace')
+
+    def __getitem__(self, name):
+        return self.fields[name]
+
+    def list_head(self, name):
+        return self.address + field_offset(self.type, name)
+
+
+def slab_caches(heap):
+    """
+    The caches on kmem_caches in order, and a problem ending the walk (or None);
+    ([], None) before kmem_cache_init. None when the kernel has no slab caches.
+    """
+    symbol = lookup_symbol(SLAB_CACHES_SYMBOL)
+    if symbol is None:
+        return None
+    cache_type = lookup_type(SLAB_CACHE_TYPE)
+    require_fields(cache_type, CACHE_FIELDS)
+    caches, seen = [], set()
+    node = read_struct(symbol.type, int(symbol.value().address))
+    while node != 0:
+        if node in seen or len(caches) == SLAB_MAX_CACHES:
+            return caches, ('the %s list loops: cache 0x%08x comes back after %s' % (
+                SLAB_CACHES_SYMBOL, node, plural(len(caches), 'cache')) if node in seen else
+                'the %s list holds over %d caches' % (SLAB_CACHES_SYMBOL, SLAB_MAX_CACHES))
+        seen.add(node)
+        try:
+            caches.append(Cache(node, read_struct(cache_type, node, heap.memory), cache_type))
+        except ShompError as error:
+            return caches, 'the %s list leads to 0x%08x: %s' % (SLAB_CACHES_SYMBOL, node, error)
+        node = caches[-1]['next']
+    return caches, None
+
+
+def list_length(heap, cache, name):
+    """Slabs on one of a cache's circular lists; a loop or a bad pointer is a ShompError."""
+    head = cache.list_head(name)
+    node, seen = cache[name]['next'], set()
+    while node != head:
+        if node in seen or len(seen) == LIST_MAX_NODES:
+            raise ShompError('its %s list loops at 0x%08x after %s' % (name, node,
+                                                                       plural(len(seen), 'slab')))
+        seen.add(node)
+        try:
+            node = heap.link(node)[0]
+        except ShompError as error:
+            raise ShompError('its %s list leads to 0x%08x: %s' % (name, node, error)) from None
+    return len(seen)
+
+
+def slabinfo_row(heap, cache):
+    """slab.c's kmem_cache_slabinfo, formatted as the d key formats it."""
+    slabs = {name: list_length(heap, cache, name) for name in SLAB_LISTS}   # empty too: checked
+    active_slabs = slabs['full'] + slabs['partial']
+    return '%-17s %6d %6d %6d %4d %4d : slabdata %6d %6d' % (
+        cache.name, cache['active_objects'], cache['slabs'] * cache['objects_per_slab'],
+        cache['object_size'], cache['objects_per_slab'], cache['slab_bytes'] // PAGE_BYTES,
+        active_slabs, cache['slabs'])
+
+
+def object_free(heap, slab, index):
+    """Bit `index` of the slab's free_map: set while the object is free."""
+    free_map = slab + field_offset(lookup_type(SLAB_TYPE), 'free_map')
+    return heap.memory.word(free_map + 4 * (index // 32), 4) >> (index % 32) & 1 == 1
+
+
+def slab_lines(heap, block, address):
+    """What a slab page block is: its cache, and the object (or the slab's header) at address."""
+    slab_type = lookup_type(SLAB_TYPE)
+    require_fields(slab_type, SLAB_FIELDS)
+    slab = read_struct(slab_type, block.start, heap.memory)
+    found = slab_caches(heap)
+    caches = {c.address: c for c in (found[0] if found else [])}
+    cache = caches.get(slab['cache'])
+    if cache is None:
+        return ['  slab header: names cache 0x%08x, which is no cache on %s: the slab header '
+                'is corrupted' % (slab['cache'], SLAB_CACHES_SYMBOL)]
+    lines = ['  slab of cache %s (struct kmem_cache at 0x%08x): %d-byte objects every %d bytes '
+             'from +0x%x, %d a slab, %s' % (cache.name, cache.address, cache['object_size'],
+                                            cache['stride'], cache['first_offset'],
+                                            cache['objects_per_slab'],
+                                            plural(cache['slab_bytes'] // PAGE_BYTES, 'page'))]
+    if cache['slab_bytes'] != block.bytes or block.start % cache['slab_bytes']:
+        return lines + ['  but its cache\'s slabs are %d bytes, aligned to their size, and this '
+                        'block is %d bytes at 0x%08x: the slab header is wrong' % (
+                            cache['slab_bytes'], block.bytes, block.start)]
+    return lines + [object_line(heap, cache, block.start, address),
+                    slab_count_line(heap, cache, block.start, slab['free_count'])]
+
+
+def object_line(heap, cache, slab, address):
+    """Which object of the slab holds address (slab.c's object_index, by division)."""
+    first = slab + cache['first_offset']
+    if address < first:
+        return '  0x%08x is in the slab\'s header (struct slab and its free_map, up to +0x%x)' % (
+            address, cache['first_offset'])
+    index, into = divmod(address - first, cache['stride'])
+    if index >= cache['objects_per_slab']:
+        return '  0x%08x is in the slab\'s unused tail, after its last object' % address
+    state = 'free' if object_free(heap, slab, index) else 'allocated'
+    where = ('its start' if into == 0 else '%d bytes in' % into if into < cache['object_size']
+             else '%d bytes in, in the padding after the object' % into)
+    return '  0x%08x is object %d of %d (at 0x%08x), %s: %s' % (
+        address, index, cache['objects_per_slab'], first + index * cache['stride'], state, where)
+
+
+def slab_count_line(heap, cache, slab, free_count):
+    objects = cache['objects_per_slab']
+    free = sum(object_free(heap, slab, i) for i in range(objects))
+    kind = 'full' if free_count == 0 else 'empty' if free_count == objects else 'partial'
+    line = '  the slab: %d of %d objects free, so on %s\'s %s list' % (free_count, objects,
+                                                                       cache.name, kind)
+    if free != free_count:
+        line += ', but its free_map marks %d free: the slab header is corrupted' % free
+    return line
 
 
 # ---- page tables ----------------------------------------------------------------------------
@@ -432,7 +754,7 @@ def page_walk(virtual):
     lines = ['virtual 0x%08x: directory index %d, table index %d, offset 0x%03x' % (
         virtual, virtual >> 22, virtual >> 12 & 0x3ff, virtual & 0xfff),
         'CR0 0x%08x  CR3 0x%08x  CR4 0x%08x (PSE=%d, PAE=%d)' % (
-        cr0, cr3, cr4, cr4 >> 4 & 1, cr4 >> 5 & 1)]
+        cr0, cr3, cr4, cr4 >> 4 & 1, cr4 >> 5 & 1)] + kernel_map_lines(virtual)
     if not cr0 & CR0_PG:
         return lines + ['paging is off (CR0.PG=0): virtual = physical',
                         'physical 0x%08x' % virtual]
@@ -468,52 +790,37 @@ def walk_tables(virtual, directory, pse):
     return lines + ['physical 0x%08x' % ((pte & ~0xfff) | (virtual & 0xfff))]
 
 
-# ---- slab caches ----------------------------------------------------------------------------
-
-def slab_caches():
-    """The caches on the kmem_caches list, as gdb.Values; None when the kernel has no slabs."""
-    symbol = gdb.lookup_global_symbol(SLAB_CACHES_SYMBOL) or gdb.lookup_static_symbol(
-        SLAB_CACHES_SYMBOL)
-    if symbol is None:
-        return None
-    require_target()
-    head = symbol.value()
-    cache_type = lookup_type(SLAB_CACHE_TYPE)
-    if head.type.strip_typedefs().code == gdb.TYPE_CODE_PTR:
-        return chain(head, lambda cache: cache[SLAB_NEXT_FIELD], 0)
-    offset = field_offset(cache_type, SLAB_LINK_FIELD)
-    sentinel = int(head.address)
-    return chain(head['next'], lambda cache: cache[SLAB_LINK_FIELD]['next'], sentinel,
-                 lambda node: gdb.Value(int(node) - offset).cast(cache_type.pointer()))
-
-
-def chain(first, next_of, end, to_cache=lambda node: node):
-    """Follow a list to `end`, at most SLAB_MAX_CACHES nodes, refusing a loop."""
-    caches, seen, node = [], set(), first
-    while int(node) != end:
-        if int(node) in seen or len(caches) == SLAB_MAX_CACHES:
-            raise ShompError('the %s list loops (or holds over %d caches) at 0x%08x'
-                             % (SLAB_CACHES_SYMBOL, SLAB_MAX_CACHES, int(node)))
-        seen.add(int(node))
-        cache = to_cache(node).dereference()
-        caches.append(cache)
-        node = next_of(cache)
-    return caches
-
-
-def slab_row(cache):
+def symbol_address(name):
+    """The address of a symbol (with or without debug information), or None."""
     try:
-        name = cache['name']
-        name = name.string() if name.type.strip_typedefs().code == gdb.TYPE_CODE_PTR \
-            else name.string(length=name.type.sizeof).rstrip('\0')
-        values = [int(cache[field]) // divisor for _, field, divisor in SLAB_COLUMNS]
-    except gdb.MemoryError as error:
-        raise ShompError('cannot read a cache of the %s list: %s' % (SLAB_CACHES_SYMBOL, error)) \
-            from None
-    except gdb.error as error:
-        raise ShompError('%s is not laid out as SLAB_COLUMNS in shompos.py says (%s): update '
-                         'SLAB_COLUMNS' % (SLAB_CACHE_TYPE, error)) from None
-    return '%-17s %6d %6d %6d %4d %4d : slabdata %6d %6d' % tuple([name] + values)
+        return int(gdb.parse_and_eval('(unsigned long)&%s' % name))
+    except gdb.error:
+        return None
+
+
+def kernel_map_lines(virtual):
+    """What vm.c meant to map at virtual, as its fault reports say it; [] without kmap."""
+    count, guard = lookup_symbol(KMAP_COUNT_SYMBOL), [symbol_address(s) for s in GUARD_SYMBOLS]
+    table = lookup_symbol(KMAP_SYMBOL)
+    if count is None or table is None:
+        return []
+    prefix = 'kernel map (vm.c kmap): '
+    if virtual < PAGE_BYTES:
+        return [prefix + 'page 0, left unmapped so that a NULL pointer dereference faults']
+    if None not in guard and guard[0] <= virtual < guard[1]:
+        return [prefix + 'the guard page below the kernel stack (stack_guard 0x%08x-0x%08x), '
+                'left unmapped so that a stack overflow faults' % (guard[0], guard[1] - 1)]
+    ranges, used = table.value(), int(count.value())
+    if used == 0:
+        return [prefix + 'empty: vm_init has not run yet']
+    for i in range(min(used, ranges.type.range()[1] + 1)):
+        start, size = int(ranges[i]['start']), int(ranges[i]['bytes'])
+        first, last = start & ~0xfff, (start + size - 1) | 0xfff
+        if size and first <= virtual <= last:
+            return [prefix + '%s, 0x%08x-0x%08x, %s' % (
+                ranges[i]['what'].string(), first, last,
+                'writable' if int(ranges[i]['flags']) & 2 else 'read-only')]
+    return [prefix + 'in no range: nothing is mapped here']
 
 
 # ---- the commands ---------------------------------------------------------------------------
@@ -548,9 +855,10 @@ class FreeLists(ShompCommand):
 
 Usage: shomp-freelists
 One entry per scale with free blocks: scale, size, count, the two lowest free
-blocks. After the dump, a "warning:" line for each free list that is broken
-(a loop, a node that is no free block of its scale, a wrong count) and for a
-region whose walk stopped at a corrupted header."""
+blocks (small blocks and page blocks alike). After the dump, a "warning:"
+line for each free list that is broken (a loop, a node that is no free block
+of its scale, a wrong count) and for a region whose walk stopped at a
+corrupted header or frame-table entry."""
 
     takes_argument = False
 
@@ -559,15 +867,13 @@ region whose walk stopped at a corrupted header."""
 
     def run(self, argument):
         heap = Heap()
-        lowest, warnings = {}, [heap.warning] if heap.warning else []
-        for region, header, problems in walk_heap(heap):
-            if problems:
-                warnings.append('warning: the walk of region %d stops at 0x%08x: header invalid '
-                                '(%s); blocks after it are missing from the dump (00000000), as '
-                                'they are from the kernel\'s p' % (region, header.block,
-                                                                   '; '.join(problems)))
-            elif heap.state_name(header.state) == 'free':
-                lowest.setdefault(header.scale, []).append(header.block)
+        lowest, walked, warnings = {}, {}, []
+        for region in heap.regions:
+            for block in walk_region(heap, region):
+                if block.problems:
+                    warnings.append(walk_stopped(region, block))
+                elif block.state == 'free':
+                    lowest.setdefault(block.scale, []).append(block.start)
         if not heap.initialised():
             warnings.append('warning: the free-list heads are NULL: heap_init has not run yet')
         for scale in range(heap.max_scale + 1 if heap.initialised() else 0):
@@ -581,21 +887,29 @@ region whose walk stopped at a corrupted header."""
         for scale in range(heap.min_scale, heap.max_scale + 1):
             if heap.free_count(scale) == 0:
                 continue
-            blocks = sorted(lowest.get(scale, []))[:2] + [0]    # report.c prints 0 when unseen
+            blocks = lowest.get(scale, [])[:2] + [0]    # report.c prints 0 when unseen
             second = '%08x' % blocks[1] if len(blocks) > 2 else '-       '
-            entries.append('%2u %5s %6u %08x %s' % (scale, size_text(scale), heap.free_count(scale),
-                                                     blocks[0], second))
+            entries.append('%2u %5s %6u %08x %s' % (scale, size_text(1 << scale),
+                                                     heap.free_count(scale), blocks[0], second))
         lines = [' | '.join(entries[i:i + 2]) for i in range(0, len(entries), 2)]
         return ['free lists: scale size count first-blocks'] + (lines or ['(no free blocks)'])
+
+
+def walk_stopped(region, block):
+    return ('warning: the walk of region %d stops at 0x%08x: header %s invalid (%s); blocks '
+            'after it are missing from the dump (00000000), as they are from the kernel\'s p'
+            % (region.index, block.start, block.header.where, '; '.join(block.problems)))
 
 
 class Walk(ShompCommand):
     """Every block of a region (all regions without REGION) in address order.
 
 Usage: shomp-walk [REGION]
-One line per block: its address, scale, size, state and the bytes its caller
-requested, then a summary per region and for the heap. The walk of a region
-stops at a corrupted header, and says so."""
+One line per block: its address, scale, size, state (free, allocated or
+slab) and the bytes its caller requested; a page run (a live page block)
+also says how many pages it keeps, and a page block whose later frames'
+entries disagree with it gets a line saying which. Then a summary per region
+and for the heap. The walk of a region stops at a corrupted header, and says so."""
 
     def __init__(self):
         super().__init__('shomp-walk')
@@ -603,87 +917,107 @@ stops at a corrupted header, and says so."""
     def run(self, argument):
         heap = Heap()
         chosen = self.regions(heap, argument)
-        lines = [heap.warning] if heap.warning else []
-        total = Tally()
-        for i in chosen:
+        lines, total = [], Tally()
+        for region in chosen:
             tally = Tally()
-            lines += self.region_lines(heap, i, tally)
+            lines += self.region_lines(heap, region, tally)
             total.add(tally)
         if argument == '':
-            lines.append('heap: %d region%s, %s' % (len(chosen), '' if len(chosen) == 1 else 's',
-                                                   total.summary()))
+            lines.append('heap: %s, %s' % (plural(len(chosen), 'region'), total.summary()))
         return lines
 
     @staticmethod
     def regions(heap, argument):
         if argument == '':
-            return range(len(heap.regions))
+            return heap.regions
         if not re.fullmatch(r'\d+', argument):
             raise ShompError('REGION is a region number (0 to %d), not %r'
                              % (len(heap.regions) - 1, argument))
         if int(argument) >= len(heap.regions):
-            raise ShompError('no region %s: the heap has %d region%s (0 to %d)' % (
-                argument, len(heap.regions), '' if len(heap.regions) == 1 else 's',
-                len(heap.regions) - 1))
-        return [int(argument)]
+            raise ShompError('no region %s: the heap has %s (0 to %d)' % (
+                argument, plural(len(heap.regions), 'region'), len(heap.regions) - 1))
+        return [heap.regions[int(argument)]]
 
     @staticmethod
-    def region_lines(heap, i, tally):
-        start, end = heap.regions[i]
-        lines = ['region %d: 0x%08x-0x%08x, %d KiB' % (i, start, end, kib(end - start)),
-                 '  block       scale   size  state        requested']
-        for header, problems in walk_region(heap, start, end):
-            if problems:
-                tally.stopped = header.block
+    def region_lines(heap, region, tally):
+        lines = ['region %d: %s' % (region.index, region.span_text()),
+                 '  block       scale   size  state       requested']
+        for block in walk_region(heap, region):
+            if block.problems:
+                tally.stopped = block.start
                 lines.append('  0x%08x  header invalid (%s): the walk stops here, %d bytes of the '
-                             'region unwalked' % (header.block, '; '.join(problems),
-                                                  end - header.block))
+                             'region unwalked' % (block.start, '; '.join(block.problems),
+                                                  region.end - block.start))
                 break
-            state = heap.state_name(header.state)
-            tally.count(header.scale, state, header.requested)
-            lines.append('  0x%08x  %5d  %5s  %-11s %10d' % (header.block, header.scale,
-                                                           size_text(header.scale), state,
-                                                           header.requested))
-        return lines + ['region %d: %s' % (i, tally.summary())]
+            tally.count(block)
+            lines.append(walk_line(block))
+            lines += entry_lines(heap, region, block, tally)
+        return lines + ['region %d: %s' % (region.index, tally.summary())]
+
+
+def walk_line(block):
+    pages = '  %s' % plural(block.pages, 'page') if block.pages is not None else ''
+    return '  0x%08x  %5d  %5s  %-10s %10d%s' % (block.start, block.scale, size_text(block.bytes),
+                                               block.state, block.requested, pages)
+
+
+def entry_lines(heap, region, block, tally):
+    """A line for each later frame of a page block whose entry disagrees with it."""
+    if block.kind != 'page':
+        return []
+    _, problems = later_entry_problems(heap, region, block)
+    tally.disagreeing += bool(problems)
+    return ['    frame table INVALID: ' + problem for problem in problems]
 
 
 class Tally:
-    """Blocks and bytes a walk has seen, by state."""
+    """Blocks and bytes a walk has seen: free, and live (allocated and slabs)."""
 
     def __init__(self):
-        self.blocks, self.bytes, self.requested, self.stopped = {}, {}, 0, None
+        self.blocks, self.bytes = {}, {}
+        self.requested, self.stopped, self.disagreeing = 0, None, 0
 
-    def count(self, scale, state, requested):
-        self.blocks[state] = self.blocks.get(state, 0) + 1
-        self.bytes[state] = self.bytes.get(state, 0) + (1 << scale)
-        self.requested += requested if state == 'allocated' else 0
+    def count(self, block):
+        for state in {block.state, 'live' if block.live() else 'free'}:
+            self.blocks[state] = self.blocks.get(state, 0) + 1
+            self.bytes[state] = self.bytes.get(state, 0) + block.bytes
+        self.requested += block.requested if block.live() else 0
 
     def add(self, other):
         for state in other.blocks:
             self.blocks[state] = self.blocks.get(state, 0) + other.blocks[state]
             self.bytes[state] = self.bytes.get(state, 0) + other.bytes[state]
         self.requested += other.requested
-        self.stopped = self.stopped or other.stopped
+        self.stopped = self.stopped if self.stopped is not None else other.stopped
+        self.disagreeing += other.disagreeing
 
     def summary(self):
-        parts = ['%d blocks, %d bytes' % (sum(self.blocks.values()), sum(self.bytes.values()))]
-        for state in ['free', 'allocated'] + sorted(set(self.blocks) - {'free', 'allocated'}):
-            parts.append('%d %s (%d bytes%s)' % (
-                self.blocks.get(state, 0), state, self.bytes.get(state, 0),
-                ', %d requested' % self.requested if state == 'allocated' else ''))
-        text = ': '.join(parts[:1]) + ': ' + ', '.join(parts[1:])
+        get = lambda table, state: table.get(state, 0)      # noqa: E731
+        text = ('%d blocks, %d bytes: %d free (%d bytes), %d allocated (%d bytes, %d requested), '
+                'of which %s (%d bytes)' % (
+                    get(self.blocks, 'free') + get(self.blocks, 'live'),
+                    get(self.bytes, 'free') + get(self.bytes, 'live'), get(self.blocks, 'free'),
+                    get(self.bytes, 'free'), get(self.blocks, 'live'), get(self.bytes, 'live'),
+                    self.requested, plural(get(self.blocks, 'slab'), 'slab'),
+                    get(self.bytes, 'slab')))
+        if self.disagreeing:
+            text += '; %s whose later frames\' entries disagree' % plural(self.disagreeing,
+                                                                         'page block')
         if self.stopped is not None:
             text += '; incomplete: stopped at the corrupted header at 0x%08x' % self.stopped
         return text
 
 
-class Block(ShompCommand):
+class BlockCommand(ShompCommand):
     """The block that holds ADDR: a payload pointer or any byte inside the block.
 
 Usage: shomp-block ADDR     (ADDR: any GDB expression: 0x12e048, $eax, ptr)
 Prints the block's start, scale, size and state, the bytes requested, where
-ADDR lies in it, whether its header is valid (and why not), its buddy and
-whether the buddy is free, and the callers where the heap records them."""
+ADDR lies in it, its frame's entry in the frame table, whether its header
+(in band for a small block, in the frame table for a page block) is valid
+and why not, a page block's later entries, its buddy and whether the buddy
+is free; for a slab, its cache and the object ADDR is in; and the callers
+where the heap records them. An address in a frame table gets its entry."""
 
     def __init__(self):
         super().__init__('shomp-block')
@@ -691,39 +1025,68 @@ whether the buddy is free, and the callers where the heap records them."""
     def run(self, argument):
         address = address_of(argument)
         heap = Heap()
+        table = next((r for r in heap.regions if r.in_table(address)), None)
+        if table is not None:
+            return table_entry_lines(heap, table, address)
         region = heap.region_of(address)
         if region is None:
-            spans = ', '.join('0x%08x-0x%08x' % r for r in heap.regions) or 'none'
-            raise ShompError('0x%08x is not in the heap (its regions: %s)' % (address, spans))
-        i, start, end = region
-        for header, problems in walk_region(heap, start, end):
-            if problems:
-                return self.corrupted(heap, address, header, problems, region)
-            if header.block <= address < header.block + (1 << header.scale):
-                return self.describe(heap, address, header, region)
-        raise ShompError('the walk of region %d did not reach 0x%08x' % (i, address))
+            spans = ', '.join('0x%08x-0x%08x' % (r.start, r.limit) for r in heap.regions)
+            raise ShompError('0x%08x is not in the heap (its regions: %s)' % (address, spans or 'none'))
+        blocks = []
+        for block in walk_region(heap, region):
+            if block.problems:
+                return corrupted(heap, address, block, region)
+            blocks.append(block)
+            if block.holds(address):
+                return Describe(heap, region, blocks, address).lines()
+        raise ShompError('the walk of region %d did not reach 0x%08x' % (region.index, address))
 
-    def describe(self, heap, address, header, region):
-        state = heap.state_name(header.state)
-        lines = ['block 0x%08x: scale %d (%d bytes), %s, requested %d bytes' % (
-            header.block, header.scale, 1 << header.scale, state, header.requested),
-            '  ' + self.where(heap, address, header, state),
-            '  header %s: valid (state 0x%02x, scale %d, check 0x%04x)' % (
-                header.where, header.state, header.scale, header.check),
-            '  region %d: 0x%08x-0x%08x' % region,
-            '  buddy: ' + self.buddy(heap, header, region)]
-        payload = (1 << header.scale) - heap.header_type.sizeof
-        if state == 'allocated' and header.requested > payload:
-            lines.append('  but requested %d bytes do not fit its %d-byte payload: the header '
-                         'lies' % (header.requested, payload))
-        if state == 'free':
-            lines.append('  free list %d: %s' % (header.scale, self.linked(heap, header)))
-        return lines + ['  ' + line for line in self.callers(heap, header)]
 
-    @staticmethod
-    def where(heap, address, header, state):
-        offset, header_bytes = address - header.block, heap.header_type.sizeof
-        payload = header.block + header_bytes
+def table_entry_lines(heap, region, address):
+    index = (address - region.frames) // 8
+    line = '0x%08x is in region %d\'s frame table (0x%08x-0x%08x), not in a block' % (
+        address, region.index, region.end, region.limit)
+    if index >= region.entries:
+        return [line + ': in the padding after its last entry']
+    frame = (region.first_frame + index) << PAGE_SCALE
+    entry = Header(heap.memory.read(region.frames + 8 * index, 8), '')
+    return [line, '  entry %d, of frame 0x%08x: state 0x%02x (%s), scale %d, requested %d, '
+            'check 0x%04x' % (index, frame, entry.state, heap.state_name(entry.state),
+                              entry.scale, entry.requested, entry.check)]
+
+
+class Describe:
+    """shomp-block's lines for the valid block holding address (the walk's last block)."""
+
+    def __init__(self, heap, region, blocks, address):
+        self.heap, self.region, self.blocks, self.address = heap, region, blocks, address
+        self.block = blocks[-1]
+
+    def lines(self):
+        block, address = self.block, self.address
+        first = 'block 0x%08x: scale %d (%d bytes), %s, requested %d bytes' % (
+            block.start, block.scale, 1 << block.scale, block.state, block.requested)
+        if block.pages is not None:
+            first += ', keeps %s' % plural(block.pages, 'page')
+        lines = [first, '  ' + self.where(), '  ' + self.frame_line(),
+                 '  header %s: valid (state 0x%02x %s, scale %d, check 0x%04x)' % (
+                     block.header.where, block.header.state, block.state, block.scale,
+                     block.header.check)]
+        lines += self.later_entries() + ['  region %d: %s' % (self.region.index,
+                                                             self.region.span_text()),
+                                         '  buddy: ' + self.buddy()]
+        if block.state == 'free':
+            lines.append('  free list %d: %s' % (block.scale, self.linked()))
+        if block.state == 'slab':
+            lines += slab_lines(self.heap, block, address)
+        return lines + ['  ' + line for line in callers(self.heap, block)]
+
+    def where(self):
+        block, address = self.block, self.address
+        if block.kind == 'page':
+            return self.where_in_page_block()
+        offset, header_bytes = address - block.start, self.heap.header_type.sizeof
+        payload = block.start + header_bytes
         if offset == 0:
             return '0x%08x is its start: the header (payload at 0x%08x)' % (address, payload)
         if offset < header_bytes:
@@ -732,81 +1095,144 @@ whether the buddy is free, and the callers where the heap records them."""
         if address == payload:
             return '0x%08x is its payload: what kmalloc returned' % address
         return '0x%08x is %d bytes into its payload (payload at 0x%08x%s)' % (
-            address, address - payload, payload, ', unused: the block is free' if state == 'free'
-            else '')
+            address, address - payload, payload, ', unused: the block is free'
+            if block.state == 'free' else '')
 
-    @staticmethod
-    def buddy(heap, header, region):
-        scale, buddy = header.scale, header.block ^ (1 << header.scale)
-        if scale == heap.max_scale:
-            return 'none: scale %d is the largest' % scale
-        if not region[1] <= buddy < region[2]:
-            return '0x%08x is outside region %d: none to merge with' % (buddy, region[0])
-        other = read_header(heap, buddy)
-        problems = header_problems(heap, other, region[2])
+    def where_in_page_block(self):
+        block, address = self.block, self.address
+        page, pages = (address - block.start) // PAGE_BYTES, block.bytes // PAGE_BYTES
+        if address == block.start:
+            return '0x%08x is its start: %s' % (address, 'the block is free' if block.state == 'free'
+                                                else 'what kmalloc returned (no header in band)')
+        return '0x%08x is %d bytes into it%s%s' % (
+            address, address - block.start,
+            ', in its page %d (of pages 0-%d)' % (page, pages - 1) if pages > 1 else '',
+            ', unused: the block is free' if block.state == 'free' else '')
+
+    def frame_line(self):
+        frame = self.address & ~(PAGE_BYTES - 1)
+        entry = self.region.entry(frame)
+        name = self.heap.state_name(entry.state)
+        meaning = {'small': 'the frame is carved into small blocks',
+                   'tail': 'a later page of a run that starts %s back' % plural(entry.requested,
+                                                                                'page'),
+                   'none': 'no block starts in this frame',
+                   'free': 'a free page block\'s header', 'allocated': 'its header',
+                   'slab': 'its header'}.get(name, 'no state of the frame table')
+        if self.block.state == 'free' and frame != self.block.start and name in STALE:
+            meaning = STALE[name]
+        return 'frame 0x%08x: entry %s (0x%08x) says %s%s: %s' % (
+            frame, (self.region.entry_address(frame) - self.region.frames) // 8,
+            self.region.entry_address(frame), name,
+            ' %d' % entry.requested if name == 'tail' else '', meaning)
+
+    def later_entries(self):
+        if self.block.kind != 'page':
+            return []
+        frames, problems = later_entry_problems(self.heap, self.region, self.block)
         if problems:
-            return '0x%08x: header invalid (%s)' % (buddy, '; '.join(problems))
-        other_state = heap.state_name(other.state)
-        if other.scale < scale:
-            return '0x%08x: split (its first block has scale %d and is %s), so not free' % (
-                buddy, other.scale, other_state)
-        if other.scale > scale:
-            return '0x%08x claims scale %d, larger than its buddy: the tiling is broken' % (
-                buddy, other.scale)
-        return '0x%08x, scale %d: %s' % (buddy, scale, other_state) + (
-            ' (two free buddies left unmerged: heap_check would fail)'
-            if other_state == 'free' and heap.state_name(header.state) == 'free' else '')
+            return ['  frame table entries of its later pages: INVALID: ' + p for p in problems]
+        if frames == 0:
+            return []
+        return ['  frame table entries of its %s: valid (%s)' % (
+            plural(frames, 'later page'), ('tail 1' if frames == 1 else 'tail 1 to tail %d'
+                                           % frames) if self.block.live()
+            else 'none of them says small, allocated or slab')]
 
-    @staticmethod
-    def linked(heap, header):
-        node = header.block + heap.header_type.sizeof
-        link = read_struct(heap.link_type, node)
+    def buddy(self):
+        block, region = self.block, self.region
+        scale, buddy = block.scale, block.start ^ (1 << block.scale)
+        if scale == self.heap.max_scale:
+            return 'none: scale %d is the largest' % scale
+        if not region.holds(buddy):
+            return '0x%08x is outside region %d: none to merge with' % (buddy, region.index)
+        other = self.block_holding(buddy)
+        if other is None:
+            return '0x%08x: beyond a corrupted header, unknown' % buddy
+        return buddy_text(block, other, buddy)
+
+    def block_holding(self, address):
+        """The walked block holding address, walking on past the block described if need be."""
+        found = next((b for b in self.blocks if b.holds(address)), None)
+        if found is not None or address < self.block.start:
+            return found
+        for block in walk_region(self.heap, self.region):
+            if block.problems:
+                return None
+            if block.holds(address):
+                return block
+        return None
+
+    def linked(self):
+        node = self.block.start + self.heap.header_type.sizeof
+        following, previous = self.heap.link(node)
         back = []
-        for neighbour, side in ((link['next'], 'prev'), (link['prev'], 'next')):
+        for neighbour, side in ((following, 1), (previous, 0)):
             try:
-                back.append(read_struct(heap.link_type, neighbour)[side] == node)
+                back.append(self.heap.link(neighbour)[side] == node)
             except ShompError:
                 back.append(False)
         state = 'linked both ways' if all(back) else 'NOT linked both ways'
-        return '%s (next 0x%08x, prev 0x%08x)' % (state, link['next'], link['prev'])
+        return '%s (next 0x%08x, prev 0x%08x)' % (state, following, previous)
 
-    @staticmethod
-    def callers(heap, header):
-        names = [f.name for f in heap.header_type.strip_typedefs().fields()]
-        kept = [(what, field) for what, field in CALLER_FIELDS if field in names]
-        if not kept:
-            return ['callers: not recorded (%s has no %s field)' % (
-                HEADER_TYPE, ' or '.join(field for _, field in CALLER_FIELDS))]
-        fields = read_struct(heap.header_type, header.block)
-        return ['%s: %s' % (what, symbol_at(fields[field])) for what, field in kept]
 
-    def corrupted(self, heap, address, header, problems, region):
-        lines = ['block 0x%08x: header INVALID (%s): %s' % (header.block, header.where,
-                                                            '; '.join(problems)),
-                 '  as read: state 0x%02x (%s), scale %d, requested %d, check 0x%04x' % (
-                     header.state, heap.state_name(header.state), header.scale,
-                     header.requested, header.check),
-                 '  the walk of region %d stops here: blocks after it cannot be vouched for'
-                 % region[0]]
-        claimed = header.scale if heap.min_scale <= header.scale <= heap.max_scale else None
-        if claimed is not None and header.block <= address < header.block + (1 << claimed):
-            return lines + ['  0x%08x is %d bytes into it, if its scale byte is right' % (
-                address, address - header.block)]
-        return lines + ['  0x%08x lies beyond it; %s' % (address, self.guess(heap, address,
-                                                                                header, region))]
+# What a later frame's entry means inside a free page block (heap.c leaves these behind).
+STALE = {'tail': 'stale, left by a page run freed since: no block starts here',
+         'free': 'stale, left by a merge: no block starts here'}
 
-    @staticmethod
-    def guess(heap, address, corrupt, region):
-        """The largest valid header that, by alignment, would hold address: a guess."""
-        for scale in range(heap.max_scale, heap.min_scale - 1, -1):
-            start = address & ~((1 << scale) - 1)
-            if start <= corrupt.block or start < region[1]:
-                continue
-            candidate = read_header(heap, start)
-            if candidate.scale == scale and not header_problems(heap, candidate, region[2]):
-                return ('by alignment, the valid header at 0x%08x (scale %d, %s) would hold it: '
-                        'a guess' % (start, scale, heap.state_name(candidate.state)))
-        return 'no valid header found by alignment either'
+
+def buddy_text(block, other, buddy):
+    scale = block.scale
+    if other.start != buddy:
+        return '0x%08x: inside the %s page run at 0x%08x, so not free' % (buddy, other.state,
+                                                                          other.start)
+    if other.scale < scale:
+        return '0x%08x: split (its first block has scale %d and is %s), so not free' % (
+            buddy, other.scale, other.state)
+    if other.scale > scale:
+        return '0x%08x claims scale %d, larger than its buddy: the tiling is broken' % (
+            buddy, other.scale)
+    unmerged = other.state == 'free' and block.state == 'free'
+    return '0x%08x, scale %d: %s' % (buddy, scale, other.state) + (
+        ' (two free buddies left unmerged: heap_check would fail)' if unmerged else '')
+
+
+def callers(heap, block):
+    names = [f.name for f in heap.header_type.strip_typedefs().fields()]
+    kept = [(what, field) for what, field in CALLER_FIELDS if field in names]
+    if not kept:
+        return ['callers: not recorded (%s has no %s field)' % (
+            HEADER_TYPE, ' or '.join(field for _, field in CALLER_FIELDS))]
+    fields = read_struct(heap.header_type, block.start)
+    return ['%s: %s' % (what, symbol_at(fields[field])) for what, field in kept]
+
+
+def corrupted(heap, address, block, region):
+    header = block.header
+    lines = ['block 0x%08x: header INVALID (%s): %s' % (block.start, header.where,
+                                                        '; '.join(block.problems)),
+             '  as read: state 0x%02x (%s), scale %d, requested %d, check 0x%04x' % (
+                 header.state, heap.state_name(header.state), header.scale,
+                 header.requested, header.check),
+             '  the walk of region %d stops here: blocks after it cannot be vouched for'
+             % region.index]
+    if heap.min_scale <= header.scale <= heap.max_scale and block.holds(address):
+        return lines + ['  0x%08x is %d bytes into it, if its scale byte is right' % (
+            address, address - block.start)]
+    return lines + ['  0x%08x lies beyond it; %s' % (address, guess(heap, address, block, region))]
+
+
+def guess(heap, address, corrupt, region):
+    """The largest valid block that, by alignment, would hold address: a guess."""
+    for scale in range(heap.max_scale, heap.min_scale - 1, -1):
+        start = address & ~((1 << scale) - 1)
+        if start <= corrupt.start or start < region.start:
+            continue
+        candidate = block_at(heap, region, start)
+        if candidate.scale == scale and not candidate.problems and candidate.holds(address):
+            return ('by alignment, the valid header at 0x%08x (scale %d, %s) would hold it: '
+                    'a guess' % (start, scale, candidate.state))
+    return 'no valid header found by alignment either'
 
 
 def symbol_at(address):
@@ -821,9 +1247,9 @@ class PageWalk(ShompCommand):
 
 Usage: shomp-pagewalk ADDR
 Reads CR0, CR3 and CR4, then the 32-bit two-level tables from physical memory:
-the PDE, the PTE (or a 4 MiB page under CR4.PSE), their flags in words and the
-physical address, or where the walk stops (not present). With paging off it
-says so: virtual = physical."""
+what the kernel's map (vm.c kmap) meant to put there, the PDE, the PTE (or a
+4 MiB page under CR4.PSE), their flags in words and the physical address, or
+where the walk stops (not present). With paging off it says so: virtual = physical."""
 
     def __init__(self):
         super().__init__('shomp-pagewalk')
@@ -836,11 +1262,12 @@ says so: virtual = physical."""
 
 
 class SlabInfo(ShompCommand):
-    """The slab caches, one row each, in /proc/slabinfo's column order (the `d` key's table).
+    """The slab caches exactly as the `d` key prints them (/proc/slabinfo's columns).
 
 Usage: shomp-slabinfo
-Reads the list at kmem_caches. A kernel without slab caches gets a one-line
-"no slab caches" answer naming the symbol it looked for."""
+Reads the list at kmem_caches and counts each cache's full and partial slabs
+as kmem_cache_slabinfo does. A cache whose lists loop gets a line saying so
+instead of its row; a loop in kmem_caches itself a warning after the table."""
 
     takes_argument = False
 
@@ -848,12 +1275,20 @@ Reads the list at kmem_caches. A kernel without slab caches gets a one-line
         super().__init__('shomp-slabinfo')
 
     def run(self, argument):
-        caches = slab_caches()
-        if caches is None:
+        heap = Heap()
+        found = slab_caches(heap)
+        if found is None:
             return ['no slab caches in this kernel (symbol %s not found)' % SLAB_CACHES_SYMBOL]
+        caches, problem = found
         header = '# name            <active_objs> <num_objs> <objsize> <objperslab> ' \
                  '<pagesperslab> : slabdata <active_slabs> <num_slabs>'
-        return ['slabinfo - version: 2.1 (ShompOS)', header] + [slab_row(c) for c in caches]
+        lines = ['slabinfo - version: 2.1 (ShompOS)', header]
+        for cache in caches:
+            try:
+                lines.append(slabinfo_row(heap, cache))
+            except ShompError as error:
+                lines.append('%-17s no row: %s' % (cache.name, error))
+        return lines + (['warning: ' + problem + '; the table stops there'] if problem else [])
 
 
 class Stats(ShompCommand):
@@ -882,6 +1317,6 @@ STATS_BYTES = (('managed', 'managed_bytes'), ('free', 'free_bytes'),
                ('largest free block', 'largest_free_block'), ('allocated', 'allocated_bytes'),
                ('requested', 'requested_bytes'))
 
-for command in (FreeLists, Walk, Block, PageWalk, SlabInfo, Stats):
+for command in (FreeLists, Walk, BlockCommand, PageWalk, SlabInfo, Stats):
     command()
 gdb.write('ShompOS GDB commands: %s (help CMD for more)\n' % ', '.join(COMMANDS))

@@ -1,15 +1,29 @@
 /*
  * exception_report.c - print a CPU exception's report: its name, then the
- * registers the stub saved (struct interrupt_frame), four to a line. The
- * exception handling itself (fixups, halting) is cpu/exceptions.c's; this
- * file only prints, which is why it lives above cpu/.
+ * registers the stub saved (struct interrupt_frame), four to a line, then
+ * whether the kernel recovers or halts. The exception handling itself
+ * (fixups, halting) is cpu/exceptions.c's; this file only prints, which is
+ * why it lives above cpu/. memory/vm.c adds a page fault's own lines.
  */
 #include <stddef.h>
 #include "console/exception_report.h"
 #include "console/kprintf.h"
 #include "console/terminal.h"
 
-static void exception_registers(const struct interrupt_frame *frame)
+#define TITLE_COLOUR  COLOUR(COLOUR_WHITE, COLOUR_RED)
+#define DETAIL_COLOUR COLOUR(COLOUR_LIGHT_RED, COLOUR_BLACK)
+
+uint8_t exception_report_title(unsigned vector)
+{
+    uint8_t colour = terminal_colour();
+
+    terminal_set_colour(TITLE_COLOUR);
+    kprintf("EXCEPTION %u: %s\n", vector, exception_name(vector));
+    terminal_set_colour(DETAIL_COLOUR);
+    return colour;
+}
+
+void exception_report_registers(const struct interrupt_frame *frame)
 {
     kprintf("  error code 0x%08x  eip 0x%08x  cs 0x%04x  eflags 0x%08x\n",
             frame->error_code, frame->eip, frame->cs, frame->eflags);
@@ -20,18 +34,20 @@ static void exception_registers(const struct interrupt_frame *frame)
             frame->esi, frame->edi, frame->ebp, frame->esp_at_entry + 20);
 }
 
-void exception_report(const struct interrupt_frame *frame, const struct exception_fixup *fixup)
+void exception_report_outcome(const char *recovered, uint8_t colour)
 {
-    uint8_t colour = terminal_colour();
-
-    terminal_set_colour(COLOUR(COLOUR_WHITE, COLOUR_RED));
-    kprintf("EXCEPTION %u: %s\n", frame->vector, exception_name(frame->vector));
-    terminal_set_colour(COLOUR(COLOUR_LIGHT_RED, COLOUR_BLACK));
-    exception_registers(frame);
-    if (fixup == NULL) {
+    if (recovered == NULL) {
         kprintf("halted.\n");
         return;
     }
     terminal_set_colour(colour);
-    kprintf("recovered: %s\n", fixup->what);
+    kprintf("recovered: %s\n", recovered);
+}
+
+void exception_report(const struct interrupt_frame *frame, const struct exception_fixup *fixup)
+{
+    uint8_t colour = exception_report_title(frame->vector);
+
+    exception_report_registers(frame);
+    exception_report_outcome(fixup != NULL ? fixup->what : NULL, colour);
 }

@@ -1,7 +1,8 @@
 /*
- * gdt.c - build and load a flat GDT: null, kernel code, kernel data.
- * Intel SDM volume 3, section 3.4.5 (segment descriptors). No user
- * segments and no TSS: ShompOS runs everything in ring 0.
+ * gdt.c - build and load a flat GDT: null, kernel code, kernel data, and
+ * the two TSS descriptors cpu/tss.c fills in. Intel SDM volume 3, sections
+ * 3.4.5 (segment descriptors) and 7.2.2 (TSS descriptors). No user
+ * segments: ShompOS runs everything in ring 0.
  */
 #include <stdint.h>
 #include "cpu/gdt.h"
@@ -26,8 +27,10 @@ _Static_assert(sizeof(struct gdt_entry) == 8, "a GDT descriptor is 8 bytes");
 #define GDT_CODE_ACCESS 0x9A    /* present, ring 0, executable, readable */
 #define GDT_DATA_ACCESS 0x92    /* present, ring 0, writable */
 #define GDT_FLAT_4GIB   0xCF    /* limit 0xFFFFF in 4 KiB pages, 32-bit operands */
+#define GDT_TSS_ACCESS  0x89    /* present, ring 0, 32-bit TSS, not busy */
+#define GDT_BYTE_LIMIT  0x00    /* limit in bytes */
 
-static struct gdt_entry gdt[3];
+static struct gdt_entry gdt[5];
 
 void gdt_load(const struct gdt_pointer *pointer);   /* boot/cpu.S */
 
@@ -36,6 +39,17 @@ static struct gdt_entry gdt_flat_segment(uint8_t access)
     return (struct gdt_entry){
         .limit_low = 0xFFFF, .base_low = 0, .base_middle = 0,
         .access = access, .granularity = GDT_FLAT_4GIB, .base_high = 0,
+    };
+}
+
+void gdt_set_tss(unsigned selector, const void *tss, uint32_t bytes)
+{
+    uint32_t base = (uint32_t)(uintptr_t)tss, limit = bytes - 1;
+
+    gdt[selector / 8] = (struct gdt_entry){
+        .limit_low = limit & 0xFFFF, .base_low = base & 0xFFFF,
+        .base_middle = (base >> 16) & 0xFF, .access = GDT_TSS_ACCESS,
+        .granularity = GDT_BYTE_LIMIT | ((limit >> 16) & 0x0F), .base_high = base >> 24,
     };
 }
 

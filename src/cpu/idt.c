@@ -26,6 +26,7 @@ struct idt_pointer {
 _Static_assert(sizeof(struct idt_entry) == 8, "an IDT descriptor is 8 bytes");
 
 #define IDT_INTERRUPT_GATE 0x8E     /* present, ring 0, interrupts off on entry */
+#define IDT_TASK_GATE      0x85     /* present, ring 0, task gate: a task switch */
 
 extern const uint32_t interrupt_stubs[IDT_EXCEPTIONS + IDT_IRQS];  /* boot/cpu.S */
 void idt_load(const struct idt_pointer *pointer);                   /* boot/cpu.S */
@@ -38,6 +39,13 @@ static void idt_set_gate(unsigned vector, uint32_t handler)
     idt[vector] = (struct idt_entry){
         .offset_low = handler & 0xFFFF, .selector = GDT_KERNEL_CODE,
         .zero = 0, .type = IDT_INTERRUPT_GATE, .offset_high = handler >> 16,
+    };
+}
+
+void idt_set_task_gate(unsigned vector, uint16_t tss_selector)
+{
+    idt[vector] = (struct idt_entry){
+        .offset_low = 0, .selector = tss_selector, .zero = 0, .type = IDT_TASK_GATE, .offset_high = 0,
     };
 }
 

@@ -9,6 +9,7 @@
 #include "demo/actions.h"
 #include "demo/blocks.h"
 #include "demo/keys.h"
+#include "demo/screen.h"
 #include "console/input.h"
 #include "console/kprintf.h"
 #include "memory/heap.h"
@@ -70,6 +71,7 @@ void demo_allocate(unsigned scale)
     }
     splits = splits_so_far() - splits;
     demo_blocks_push(scale, ptr);
+    demo_panel_show(DEMO_PANEL_HEAP);
     kprintf("kmalloc: scale %u (%zu bytes) at 0x%08lx, ", scale, heap_scale_bytes(scale),
             (unsigned long)heap_block_of(ptr));
     if (splits == 0)
@@ -116,6 +118,7 @@ void demo_free(unsigned scale)
         return;
     }
     uintptr_t block = heap_block_of(ptr);     /* while it is still a live block */
+    demo_panel_show(DEMO_PANEL_HEAP);
     say_freed(block, scale, free_block(ptr));
 }
 
@@ -130,6 +133,7 @@ void demo_free_all(unsigned unused)
         kprintf("nothing to free: no live demo blocks\n");
         return;
     }
+    demo_panel_show(DEMO_PANEL_HEAP);
     while ((scale = demo_blocks_newest_scale()) != 0) {
         merges += free_block(demo_blocks_pop(scale));
         blocks++;

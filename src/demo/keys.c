@@ -31,6 +31,14 @@ static const struct demo_key demo_keys[] = {
     { 'm', "show the memory map and regions",  demo_show_memory, 0 },
     { 'b', "benchmark kmalloc and kfree",      demo_benchmark, 0 },
     { '0', "divide by zero, then recover",     demo_divide_by_zero, 0 },
+    { 'k', "kmem_cache_alloc a demo-24 object", demo_slab_alloc, 0 },
+    { 'j', "kmem_cache_free the newest object", demo_slab_free, 0 },
+    { 'x', "shrink demo-24: empty slabs back",  demo_slab_shrink, 0 },
+    { 'd', "show slabinfo for every cache",     demo_show_slabinfo, 0 },
+    { 'v', "show the virtual memory map",      demo_show_virtual_memory, 0 },
+    { 'n', "read through a NULL pointer",      demo_null_read, 0 },
+    { 'w', "write to the kernel's own code",   demo_code_write, 0 },
+    { 'g', "recurse until the stack overflows", demo_stack_overflow, 0 },
     { 'h', "show this help",                   demo_show_help, 0 },
     { '?', "show this help",                   demo_show_help, 0 },
 };
@@ -60,7 +68,7 @@ static void help_entry(const struct demo_key *entry, bool padded)
 }
 
 /*
- * Two keys per line, so the help's 12 lines fit the scrolling region (the
+ * Two keys per line, so the help's 16 lines fit the scrolling region (the
  * 19 rows below the status line and the panel on an 80x25 screen):
  *   "  4  kmalloc a scale 4 block (16 B)    r  kfree the newest scale 4 block"
  */

@@ -1,17 +1,20 @@
 /*
- * panel.c - the heap panel (rows 1-5): a window of the heap drawn as 4 rows
- * of 64 cells, one cell per smallest block (16 bytes on i686, so 1 KiB per
- * row and a 4 KiB window), each row labelled with its address, and a legend
- * row. Screen only, not serial. It shows one window, not the whole heap.
+ * panel.c - the panel (rows 1-5): a window of the heap drawn as 4 rows of
+ * 64 cells, one cell per smallest block (16 bytes on i686, so 1 KiB per row
+ * and a 4 KiB window), each row labelled with its address, and a legend
+ * row; or, after the slab keys, the demo cache's current slab, one cell per
+ * object. Screen only, not serial. It shows one window, not the whole heap.
  */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "demo/screen.h"
+#include "demo/actions.h"
 #include "demo/blocks.h"
 #include "console/kprintf.h"
 #include "console/terminal.h"
 #include "memory/heap.h"
+#include "memory/slab.h"
 
 #define PANEL_CELLS (DEMO_PANEL_ROWS * DEMO_PANEL_COLUMNS)
 
@@ -29,6 +32,7 @@ struct cell {
 
 static uintptr_t window;                /* first address shown: a multiple of window_bytes() */
 static struct cell cells[PANEL_CELLS];
+static enum demo_panel_view view;
 
 static size_t unit_bytes(void) { return heap_scale_bytes(heap_min_scale()); }
 
@@ -102,18 +106,24 @@ static void panel_clear_to_end(unsigned column, unsigned row)
  *              a block's first cell (its header) shows its scale in hex, the
  *              rest '#' allocated (white on red) or '.' free (black on green)
  */
+static void panel_draw_cells(unsigned row, const char *label)
+{
+    unsigned column = terminal_draw_string(0, DEMO_PANEL_ROW + row, label, LABEL_COLOUR);
+
+    for (unsigned i = 0; i < DEMO_PANEL_COLUMNS; i++, column++) {
+        const struct cell *c = &cells[row * DEMO_PANEL_COLUMNS + i];
+        terminal_draw(column, DEMO_PANEL_ROW + row, c->character, c->colour);
+    }
+    panel_clear_to_end(column, DEMO_PANEL_ROW + row);
+}
+
 static void panel_draw_row(unsigned row)
 {
     char label[16];
 
     ksnprintf(label, sizeof(label), "0x%08lx ",
               (unsigned long)(window + (uintptr_t)row * DEMO_PANEL_COLUMNS * unit_bytes()));
-    unsigned column = terminal_draw_string(0, DEMO_PANEL_ROW + row, label, LABEL_COLOUR);
-    for (unsigned i = 0; i < DEMO_PANEL_COLUMNS; i++, column++) {
-        const struct cell *c = &cells[row * DEMO_PANEL_COLUMNS + i];
-        terminal_draw(column, DEMO_PANEL_ROW + row, c->character, c->colour);
-    }
-    panel_clear_to_end(column, DEMO_PANEL_ROW + row);
+    panel_draw_cells(row, label);
 }
 
 /* "  1 cell = 16 B   7### allocated   5... free   ' ' not heap   digit = scale" */
@@ -133,12 +143,66 @@ static void panel_draw_legend(void)
     panel_clear_to_end(column, row);
 }
 
+void demo_panel_show(enum demo_panel_view shown) { view = shown; }
+
+/* ---- the slab view ----------------------------------------------------------- */
+
+/*
+ * The demo cache's current slab, one cell per object (169 on i686):
+ *
+ *   slab 0x00135000 ###########.......................................
+ *        object 64  ..................................................
+ */
+static uintptr_t slab_cells_fill(void)
+{
+    unsigned char allocated[PANEL_CELLS];
+    uintptr_t slab = 0;
+    size_t objects = kmem_cache_slab_cells(demo_slab_cache(), &slab, allocated, PANEL_CELLS);
+
+    for (size_t i = 0; i < objects && i < PANEL_CELLS; i++)
+        cells[i] = allocated[i] ? (struct cell){ '#', ALLOCATED_COLOUR }
+                                : (struct cell){ '.', FREE_COLOUR };
+    return slab;
+}
+
+static void slab_draw_row(unsigned row, uintptr_t slab)
+{
+    char label[16];
+
+    if (row == 0)
+        ksnprintf(label, sizeof label, "%08lx   ", (unsigned long)slab);
+    else
+        ksnprintf(label, sizeof label, "object %-3u ", row * DEMO_PANEL_COLUMNS);
+    panel_draw_cells(row, label);
+}
+
+/* "  demo-24: 1 cell = 1 object (24 B)   ### allocated   ... free   4-9: heap" */
+static void slab_draw_legend(uintptr_t slab)
+{
+    unsigned row = DEMO_PANEL_ROW + DEMO_PANEL_ROWS, column;
+
+    column = terminal_draw_string(0, row, slab != 0 ? "  demo-24: 1 cell = 1 object (24 B)   "
+                                                    : "  demo-24 has no slab yet   ", LABEL_COLOUR);
+    column = terminal_draw_string(column, row, "###", ALLOCATED_COLOUR);
+    column = terminal_draw_string(column, row, " allocated   ", LABEL_COLOUR);
+    column = terminal_draw_string(column, row, "...", FREE_COLOUR);
+    column = terminal_draw_string(column, row, " free   4-9: heap", LABEL_COLOUR);
+    panel_clear_to_end(column, row);
+}
+
 void demo_panel_draw(void)
 {
     if (terminal_display() == NULL)
         return;
     for (size_t i = 0; i < PANEL_CELLS; i++)
         cells[i] = (struct cell){ ' ', OUTSIDE_COLOUR };
+    if (view == DEMO_PANEL_SLAB && demo_slab_cache() != NULL) {
+        uintptr_t slab = slab_cells_fill();
+        for (unsigned row = 0; row < DEMO_PANEL_ROWS; row++)
+            slab_draw_row(row, slab);
+        slab_draw_legend(slab);
+        return;
+    }
     heap_walk(panel_visit, NULL);
     for (unsigned row = 0; row < DEMO_PANEL_ROWS; row++)
         panel_draw_row(row);

@@ -10,6 +10,7 @@
 #include "console/kprintf.h"
 #include "memory/heap.h"
 #include "memory/memmap.h"
+#include "memory/slab.h"
 
 #define FIRST_BLOCKS_SHOWN 2    /* addresses per scale in the p dump */
 #define ENTRY_LENGTH 48         /* one p entry (33 characters, more for huge counts) */
@@ -144,12 +145,17 @@ void demo_check_heap(unsigned unused)
 {
     struct heap_violation found;
 
+    struct kmem_cache_violation slab;
+
     (void)unused;
-    if (heap_check_report(&found) == 0)
-        kprintf("heap check: OK\n");
-    else
+    if (heap_check_report(&found) != 0)
         kprintf("heap check: FAILED: %s at 0x%08lx scale %u\n", found.what,
                 (unsigned long)found.address, found.scale);
+    else if (kmem_cache_check(&slab) != 0)
+        kprintf("heap check: FAILED: slab cache %s: %s (slab 0x%08lx)\n",
+                slab.cache != NULL ? slab.cache->name : "-", slab.what, (unsigned long)slab.slab);
+    else
+        kprintf("heap check: OK\n");
 }
 
 /*

@@ -232,6 +232,8 @@ const struct display *framebuffer_display_init(const struct boot_framebuffer *mo
         screen.palette[colour] = pixel_value(mode, vga_rgb[colour]);
     framebuffer_display = (struct display){
         .name = "framebuffer",
+        .memory = (uintptr_t)mode->address,
+        .memory_bytes = (uint64_t)mode->pitch * mode->height,
         .columns = cells_fitting(mode->width, FONT_WIDTH, FRAMEBUFFER_MAX_COLUMNS),
         .rows = cells_fitting(mode->height, FONT_HEIGHT, FRAMEBUFFER_MAX_ROWS),
         .draw = framebuffer_draw,

@@ -12,7 +12,8 @@
 
 #define VGA_COLUMNS 80
 #define VGA_ROWS    25
-#define VGA_MEMORY  ((volatile uint16_t *)0xB8000)
+#define VGA_ADDRESS 0xB8000
+#define VGA_MEMORY  ((volatile uint16_t *)VGA_ADDRESS)
 
 #define CRTC_INDEX 0x3D4            /* CRT controller: register number ... */
 #define CRTC_DATA  0x3D5            /* ... and its value */
@@ -64,6 +65,8 @@ bool vga_text_present(void)
 
 static const struct display vga_text = {
     .name = "vga-text",
+    .memory = VGA_ADDRESS,
+    .memory_bytes = VGA_COLUMNS * VGA_ROWS * sizeof(uint16_t),
     .columns = VGA_COLUMNS,
     .rows = VGA_ROWS,
     .draw = vga_draw,

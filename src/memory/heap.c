@@ -2,9 +2,12 @@
  * heap.c - a binary buddy heap: kmalloc, kfree and friends over regions of RAM.
  *
  * The classic buddy system (Knuth, TAOCP vol. 1, section 2.5; Linux
- * mm/page_alloc.c). Pure C11 with no I/O, no assembly and no kernel headers,
- * so the host compiles it unchanged for tests. It does not lock, does not
- * grow, and never reads or writes memory outside the regions it was given.
+ * mm/page_alloc.c), with headers in band for blocks under a page and in a
+ * frame table for page blocks (as Linux keeps struct page out of the pages),
+ * and exact page runs (Linux's alloc_pages_exact). Pure C11 with no I/O, no
+ * assembly and no kernel headers, so the host compiles it unchanged for tests.
+ * It does not lock, does not grow, and never reads or writes memory outside
+ * the regions it was given.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -23,17 +26,41 @@
  * one scale up. Free memory thus coalesces as far as it can in O(scales)
  * steps, and kmalloc never searches either: it takes the first block off the
  * free list of the scale it needs, or splits the smallest larger free block.
+ *
+ * Two kinds of block. A small block (scale < 12) starts with its 8-byte
+ * header and kmalloc returns the byte after it. A page block (scale >= 12)
+ * is all payload, so it is page-aligned and a 4 KiB request takes 4 KiB: its
+ * header lives out of band, as its frame's entry in the region's frame table,
+ * one 8-byte entry per 4 KiB frame at the top of the region. An entry also
+ * says when its frame is carved into small blocks, or is a later page of a
+ * live page block, so the table alone decides what a pointer points into and
+ * whether it may be freed: no payload byte is ever taken for a header. A
+ * split or a merge crosses between the kinds at scale 12: a free page splits
+ * into small blocks (its entry says SMALL from then on), and small buddies
+ * merge back into a page.
+ *
+ *   frame:  0        1        2        3        4        5        6        7      | table
+ *   blocks: [small  ][free   ][free 8 KiB       ][a run of 3 pages          ][free   ]
+ *            |h||h|
+ *   table:  SMALL    FREE s12 FREE s13 NONE     ALLOC s14 TAIL 1  TAIL 2   FREE s12
+ *
+ * (|h| an in-band header. The run keeps 3 pages of a 16 KiB block: see run_claim.)
  */
 
 #define HEADER_BYTES HEAP_HEADER_BYTES
+#define PAGE_SCALE HEAP_PAGE_SCALE
+#define PAGE_BYTES HEAP_PAGE_BYTES
 #define MIN_BLOCK_BYTES (sizeof(struct block_header) + sizeof(struct list_header))
 #define LONG_BITS (8 * sizeof(unsigned long))
+#define NO_SCALE (HEAP_MAX_SCALE + 1)
+#define TAG_OFFSET offsetof(struct block_header, scale)
+#define OUT_OF_LINE __attribute__((noinline))   /* so that the common path saves no registers */
 
 /*
  * The alignment guarantee rests on these: every block starts at a multiple of
  * its size, at least 2^heap_min_scale() >= MIN_BLOCK_BYTES > HEADER_BYTES >=
- * HEAP_ALIGNMENT (all powers of two), and the payload starts HEADER_BYTES, a
- * multiple of HEAP_ALIGNMENT, further on.
+ * HEAP_ALIGNMENT (all powers of two), and a small payload starts HEADER_BYTES,
+ * a multiple of HEAP_ALIGNMENT, further on; a page block's is page-aligned.
  */
 _Static_assert((HEAP_ALIGNMENT & (HEAP_ALIGNMENT - 1)) == 0, "a power of two");
 _Static_assert(sizeof(struct block_header) == 8, "the header is 8 bytes on every target");
@@ -42,14 +69,36 @@ _Static_assert(_Alignof(struct block_header) <= HEAP_ALIGNMENT, "a header is ali
 _Static_assert(_Alignof(struct list_header) <= HEAP_ALIGNMENT, "a free block's link is aligned");
 _Static_assert(HEAP_MAX_SCALE < 8 * sizeof(uintptr_t) && HEAP_MAX_SCALE < 256, "scale fits");
 _Static_assert(sizeof(unsigned long) >= sizeof(uintptr_t), "bit helpers take any address");
+_Static_assert(HEAP_PAGE_BYTES == (size_t)1 << HEAP_PAGE_SCALE, "a page is 2^12 bytes");
+_Static_assert(MIN_BLOCK_BYTES <= HEAP_PAGE_BYTES / 2, "some blocks are small");
+_Static_assert(TAG_OFFSET == 4 && offsetof(struct block_header, state) == 5
+               && offsetof(struct block_header, check) == 6, "scale, state, check: one tag word");
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "tag: scale | state << 8 | check << 16");
 #if defined(__i386__)
 _Static_assert(MIN_BLOCK_BYTES > 8 && MIN_BLOCK_BYTES <= 16, "i686: 16-byte blocks, scale 4");
 #endif
 
-/* A region's managed span: a whole number of blocks, tiled without gaps. */
+/*
+ * A region: its blocks tile [start, end), its frame table fills [end, limit).
+ * The entry of the frame at address a lies at frame_base + (a / 4 KiB) * 8:
+ * frame_base is where frame 0's entry would be, so one shift finds any.
+ */
 struct region {
-    uintptr_t start, end;
+    uintptr_t start, end, limit;
+    uintptr_t span;                 /* end - start, for the one-compare range tests */
+    uintptr_t frame_base;
+    struct block_header *frames;    /* the table's first entry (of the frame holding start) */
 };
+
+/*
+ * A region that holds no whole frame has only small blocks, in at most two
+ * frames: they share this table, which is never written.
+ */
+static struct block_header no_table[2] = {
+    {0, 0, HEAP_FRAME_SMALL, 0}, {0, 0, HEAP_FRAME_SMALL, 0},
+};
+
+static const struct region no_region;   /* holds no address */
 
 static struct {
     struct list_header free_lists[HEAP_MAX_SCALE + 1];  /* a sentinel head per scale */
@@ -57,10 +106,11 @@ static struct {
     uintptr_t nonempty;             /* bit s set while free_lists[s] is not empty */
     struct region regions[HEAP_MAX_REGIONS];            /* sorted by address */
     unsigned region_count;
+    const struct region *recent;    /* the region the last search found: tried first */
     size_t largest_carved;          /* the largest block any region was carved into */
     struct heap_stats stats;        /* the counters; heap_get_stats adds the rest */
     heap_refusal_fn on_refusal;
-} heap;
+} heap = {.recent = &no_region};
 
 /* ---- scale arithmetic ------------------------------------------------------ */
 
@@ -85,14 +135,33 @@ static unsigned min_scale(void) { return ceil_log2(MIN_BLOCK_BYTES); }
 
 static size_t min_block(void) { return scale_bytes(min_scale()); }
 
-/* The scale of the block that serves a request of size bytes, or 0 when none can. */
-static unsigned scale_for_request(size_t size)
+static bool page_aligned(uintptr_t a) { return (a & (PAGE_BYTES - 1)) == 0; }
+
+static uintptr_t frame_of(uintptr_t a) { return a & ~(uintptr_t)(PAGE_BYTES - 1); }
+
+/* Pages a page block keeps for a request of size bytes. */
+static size_t pages_for(size_t size) { return (size + PAGE_BYTES - 1) >> PAGE_SCALE; }
+
+/* The scale of the page block for size bytes: the smallest power of two, a page at least. */
+static unsigned page_scale_for(size_t size)
 {
-    if (size == 0 || size > HEAP_MAX_REQUEST)
-        return 0;
-    unsigned scale = ceil_log2(size + HEADER_BYTES);
-    if (scale < min_scale())
-        scale = min_scale();
+    return size <= PAGE_BYTES ? PAGE_SCALE : ceil_log2(size);
+}
+
+/*
+ * The scale of the block that serves a request of size bytes, or 0 when none
+ * can: a small block holding the header too (ceil_log2(size + header), and
+ * or-ing in min_block - 1 makes it at least the smallest scale), or else a
+ * page block.
+ */
+static inline unsigned scale_for_request(size_t size)
+{
+    if (size - 1 >= HEAP_MAX_REQUEST)
+        return 0;                       /* 0, or too large: size - 1 wraps round for 0 */
+    unsigned scale = floor_log2((size + HEADER_BYTES - 1) | (min_block() - 1)) + 1;
+    if (scale < PAGE_SCALE)
+        return scale;
+    scale = page_scale_for(size);
     return scale <= HEAP_MAX_SCALE ? scale : 0;
 }
 
@@ -112,7 +181,20 @@ static unsigned scale_for_request(size_t size)
 #define GOLDEN_RATIO 0x61c8864680b583ebull      /* 2^64 / phi^2, Linux's GOLDEN_RATIO_64 */
 #endif
 
-static uint16_t block_check(uintptr_t block, unsigned scale)
+/*
+ * A header's last four bytes (scale, state, check) read as one word, its
+ * "tag": scale | state << 8 | check << 16. One compare of a header's tag with
+ * the tag a block should have checks all three. Built in one go: the hash
+ * already in the top half, the scale XORed into both halves.
+ */
+static inline uint32_t block_tag(uintptr_t block, unsigned scale, uint8_t state)
+{
+    uint32_t hash = (uint32_t)((block * GOLDEN_RATIO) >> (8 * sizeof(uintptr_t) - 32));
+
+    return (hash & 0xffff0000u) ^ (uint32_t)scale * 0x10001u ^ (uint32_t)state << 8;
+}
+
+static inline uint16_t block_check(uintptr_t block, unsigned scale)
 {
     return (uint16_t)((block * GOLDEN_RATIO) >> (8 * sizeof(uintptr_t) - 16)) ^ (uint16_t)scale;
 }
@@ -133,42 +215,89 @@ static uint32_t block_hash(uintptr_t block, unsigned scale)
     return x ^ (x >> 16);
 }
 
-static struct block_header *header_at(uintptr_t block) { return (struct block_header *)block; }
+static inline uint32_t header_tag(const struct block_header *header)
+{
+    uint32_t tag;
 
-/* A free block's link sits just after its header. */
+    __builtin_memcpy(&tag, (const unsigned char *)header + TAG_OFFSET, sizeof(tag));
+    return tag;
+}
+
+/* The tag of a frame table entry that is no header: scale and check 0. */
+static inline uint32_t state_tag(uint8_t state) { return (uint32_t)state << 8; }
+
+static inline void header_set(struct block_header *header, size_t requested, uint32_t tag)
+{
+    header->requested = (uint32_t)requested;
+    __builtin_memcpy((unsigned char *)header + TAG_OFFSET, &tag, sizeof(tag));
+}
+
+/* A small block's header: its first bytes. */
+static inline struct block_header *header_at(uintptr_t block)
+{
+    return (struct block_header *)block;
+}
+
+/* The entry of the frame holding address a, which region r's table covers. */
+static inline struct block_header *frame_entry(const struct region *r, uintptr_t a)
+{
+    return (struct block_header *)(r->frame_base + (a >> PAGE_SCALE) * sizeof(struct block_header));
+}
+
+/* Where the header of the block at block of this scale lives: in band, or in the frame table. */
+static inline struct block_header *header_of(uintptr_t block, unsigned scale,
+                                             const struct region *r)
+{
+    return scale < PAGE_SCALE ? header_at(block) : frame_entry(r, block);
+}
+
+/* A free block's link sits just after a header's worth of bytes, for either kind. */
 static struct list_header *link_of(uintptr_t b) { return (struct list_header *)(b + HEADER_BYTES); }
 
 static uintptr_t block_of_link(const struct list_header *n) { return (uintptr_t)n - HEADER_BYTES; }
-
-static inline void header_write(uintptr_t block, unsigned scale, uint8_t state, size_t requested)
-{
-    struct block_header *header = header_at(block);
-
-    header->requested = (uint32_t)requested;
-    header->scale = (uint8_t)scale;
-    header->state = state;
-    header->check = block_check(block, scale);
-}
 
 static bool state_known(uint8_t state)
 {
     return state == HEAP_BLOCK_FREE || state == HEAP_BLOCK_ALLOCATED;
 }
 
+static bool state_live(uint8_t state)
+{
+    return state == HEAP_BLOCK_ALLOCATED || state == HEAP_BLOCK_SLAB;
+}
+
 /*
- * Is the header at block (which lies inside region r) intact? A known state,
- * a scale in range, the block aligned to its size and inside r, and the check
- * value right. Reads the 8 header bytes only.
+ * Is the in-band header at block (which lies inside region r) intact? A known
+ * state, a small scale, the block aligned to its size and inside r, and the
+ * check value right. Reads the 8 header bytes only.
  */
-static inline bool header_valid(uintptr_t block, const struct region *r)
+static inline bool small_header_valid(uintptr_t block, const struct region *r)
 {
     const struct block_header *header = header_at(block);
     unsigned scale = header->scale;
 
-    return state_known(header->state) && scale >= min_scale() && scale <= HEAP_MAX_SCALE
+    return state_known(header->state) && scale >= min_scale() && scale < PAGE_SCALE
         && (block & (scale_bytes(scale) - 1)) == 0 && scale_bytes(scale) <= r->end - block
         && header->check == block_check(block, scale);
 }
+
+/* Is the frame-table header e of the page block at block intact? Its state is the caller's. */
+static inline bool page_header_valid(const struct block_header *e, uintptr_t block,
+                                     const struct region *r)
+{
+    unsigned scale = e->scale;
+
+    return scale >= PAGE_SCALE && scale <= HEAP_MAX_SCALE && (block & (scale_bytes(scale) - 1)) == 0
+        && scale_bytes(scale) <= r->end - block && e->check == block_check(block, scale);
+}
+
+/* A live page block keeps pages_for(requested) pages, so its scale follows from requested. */
+static bool run_fits(const struct block_header *e)
+{
+    return e->requested != 0 && page_scale_for(e->requested) == e->scale;
+}
+
+static size_t run_pages(const struct block_header *e) { return pages_for(e->requested); }
 
 /* ---- free lists ------------------------------------------------------------ */
 
@@ -181,15 +310,15 @@ static inline bool header_valid(uintptr_t block, const struct region *r)
  *
  *   before:  head <-> a <-> ... <-> head     after:  head <-> n <-> a <-> ...
  *
- *            n->next = a;  n->prev = head;  a->prev = n;  head->next = n;
+ *            n->next = a;  a->prev = n;  n->prev = head;  head->next = n;
  */
 static inline void free_list_push(uintptr_t block, unsigned scale)
 {
-    struct list_header *head = &heap.free_lists[scale], *node = link_of(block);
+    struct list_header *head = &heap.free_lists[scale], *node = link_of(block), *a = head->next;
 
-    node->next = head->next;
+    node->next = a;             /* in this order the compiler keeps them plain stores */
+    a->prev = node;
     node->prev = head;
-    head->next->prev = node;
     head->next = node;
     heap.free_count[scale]++;
     heap.nonempty |= (uintptr_t)1 << scale;
@@ -197,6 +326,7 @@ static inline void free_list_push(uintptr_t block, unsigned scale)
 
 /*
  * remove(n) joins n's neighbours to each other; n's own links go stale.
+ * When they are the same node, it is the head alone: the list is empty.
  *
  *   before:  p <-> n <-> q                   after:  p <-> q
  *
@@ -204,12 +334,38 @@ static inline void free_list_push(uintptr_t block, unsigned scale)
  */
 static inline void free_list_remove(uintptr_t block, unsigned scale)
 {
-    struct list_header *node = link_of(block);
+    struct list_header *node = link_of(block), *prev = node->prev, *next = node->next;
 
-    node->prev->next = node->next;
-    node->next->prev = node->prev;
+    prev->next = next;
+    next->prev = prev;
     heap.free_count[scale]--;
-    heap.nonempty &= ~((uintptr_t)(heap.free_count[scale] == 0) << scale);
+    if (prev == next)
+        heap.nonempty &= ~((uintptr_t)1 << scale);
+}
+
+/*
+ * pop() takes the block just after the head: remove() knowing the head.
+ *
+ *   before:  head <-> n <-> q <-> ...        after:  head <-> q <-> ...
+ */
+static inline uintptr_t free_list_pop(unsigned scale)
+{
+    struct list_header *head = &heap.free_lists[scale], *node = head->next, *next = node->next;
+
+    head->next = next;
+    next->prev = head;
+    heap.free_count[scale]--;
+    if (next == head)
+        heap.nonempty &= ~((uintptr_t)1 << scale);
+    return block_of_link(node);
+}
+
+/* The smallest scale >= scale (0: none) whose list has a block, or NO_SCALE. */
+static inline unsigned free_scale_at_least(unsigned scale)
+{
+    uintptr_t candidates = scale == 0 ? 0 : heap.nonempty & (~(uintptr_t)0 << scale);
+
+    return candidates == 0 ? NO_SCALE : lowest_bit(candidates);
 }
 
 /* Bytes in free blocks, from the counts (cheaper than a running total kept by push and remove). */
@@ -222,12 +378,20 @@ static size_t free_list_bytes(void)
     return bytes;
 }
 
+/* Give the block at block of this scale a free header (in band or in the table) and list it. */
+static inline void block_make_free(uintptr_t block, unsigned scale, const struct region *r)
+{
+    header_set(header_of(block, scale, r), 0, block_tag(block, scale, HEAP_BLOCK_FREE));
+    free_list_push(block, scale);
+}
+
 /* ---- regions --------------------------------------------------------------- */
 
 void heap_init(void)
 {
     heap.nonempty = 0;
     heap.region_count = 0;
+    heap.recent = &no_region;
     heap.largest_carved = 0;
     heap.stats = (struct heap_stats){0};
     for (unsigned s = 0; s <= HEAP_MAX_SCALE; s++) {
@@ -236,8 +400,8 @@ void heap_init(void)
     }
 }
 
-/* The region holding address a, or NULL: a binary search of the sorted regions. */
-static const struct region *region_find(uintptr_t a)
+/* The region whose blocks hold address a, or NULL: a binary search of the sorted regions. */
+static OUT_OF_LINE const struct region *region_search(uintptr_t a)
 {
     unsigned low = 0, high = heap.region_count;
 
@@ -249,40 +413,101 @@ static const struct region *region_find(uintptr_t a)
         else if (a >= r->end)
             low = middle + 1;
         else
-            return r;
+            return heap.recent = r;
     }
     return NULL;
 }
 
-/* Where [start, end) goes in the sorted array, or HEAP_MAX_REGIONS when it overlaps a region. */
-static unsigned region_slot(uintptr_t start, uintptr_t end)
+/* The same, trying first the region found last: one compare when it holds a. */
+static inline const struct region *region_of(uintptr_t a)
+{
+    const struct region *r = heap.recent;
+
+    return a - r->start < r->span ? r : region_search(a);
+}
+
+/* Where [start, limit) goes in the sorted array, or HEAP_MAX_REGIONS when it overlaps a region. */
+static unsigned region_slot(uintptr_t start, uintptr_t limit)
 {
     unsigned i = 0;
 
-    while (i < heap.region_count && heap.regions[i].end <= start)
+    while (i < heap.region_count && heap.regions[i].limit <= start)
         i++;
-    return i < heap.region_count && heap.regions[i].start < end ? HEAP_MAX_REGIONS : i;
+    return i < heap.region_count && heap.regions[i].start < limit ? HEAP_MAX_REGIONS : i;
+}
+
+/* Does [start, limit) hold a whole frame? */
+static bool holds_whole_frame(uintptr_t start, uintptr_t limit)
+{
+    uintptr_t first_whole = (start >> PAGE_SCALE) + !page_aligned(start);
+
+    return (limit >> PAGE_SCALE) > first_whole;
 }
 
 /*
- * Carve [start, end) into the largest naturally aligned blocks that fit. At
- * each address the scale is capped by the address's alignment (its lowest
+ * Give region r (start and limit set) its frame table: an entry for each
+ * frame the span touches, rounded up to a smallest block, near the top. It
+ * starts on a frame boundary, so that the blocks end on one, unless no
+ * boundary leaves room for it (a region of about a page): then it ends at
+ * the top. The entries start NONE; a frame the blocks fill only in part can
+ * hold only small blocks, so its entry says SMALL from the start. A span
+ * without a whole frame shares no_table.
+ */
+static void region_table(struct region *r)
+{
+    uintptr_t first_frame = r->start >> PAGE_SCALE;
+    size_t entries = ((r->limit - 1) >> PAGE_SCALE) - first_frame + 1;
+    size_t bytes = (entries * sizeof(struct block_header) + min_block() - 1) & ~(min_block() - 1);
+    uintptr_t below = frame_of(r->limit - bytes);
+    bool table = holds_whole_frame(r->start, r->limit);
+
+    r->end = !table ? r->limit : below > r->start ? below : r->limit - bytes;
+    r->span = r->end - r->start;
+    r->frames = table ? (struct block_header *)r->end : no_table;
+    r->frame_base = (uintptr_t)r->frames - first_frame * sizeof(struct block_header);
+    if (!table)
+        return;
+    __builtin_memset(r->frames, 0, entries * sizeof(struct block_header));
+    if (!page_aligned(r->start))
+        frame_entry(r, r->start)->state = HEAP_FRAME_SMALL;
+    if (!page_aligned(r->end))
+        frame_entry(r, r->end)->state = HEAP_FRAME_SMALL;
+}
+
+/* The scale of the largest naturally aligned block that starts at a and ends by end. */
+static unsigned carve_scale(uintptr_t a, uintptr_t end)
+{
+    unsigned scale = floor_log2(end - a);
+
+    return a != 0 && lowest_bit(a) < scale ? lowest_bit(a) : scale;
+}
+
+/*
+ * Carve the blocks of r into the largest naturally aligned blocks that fit.
+ * At each address the scale is capped by the address's alignment (its lowest
  * set bit) and by the bytes left. On i686, [0x1030, 0x1100) gives 0x1030
  * (16 bytes), 0x1040 (64 bytes) and 0x1080 (128 bytes).
  */
-static void region_carve(uintptr_t start, uintptr_t end)
+static void region_carve(const struct region *r)
 {
     unsigned scale;
 
-    for (uintptr_t block = start; block < end; block += scale_bytes(scale)) {
-        scale = floor_log2(end - block);
-        if (block != 0 && lowest_bit(block) < scale)
-            scale = lowest_bit(block);
-        header_write(block, scale, HEAP_BLOCK_FREE, 0);
-        free_list_push(block, scale);
+    for (uintptr_t block = r->start; block < r->end; block += scale_bytes(scale)) {
+        scale = carve_scale(block, r->end);
+        block_make_free(block, scale, r);
         if (scale_bytes(scale) > heap.largest_carved)
             heap.largest_carved = scale_bytes(scale);
     }
+}
+
+/* Put [start, limit) at slot, moving the regions above it up one. */
+static struct region *region_insert(unsigned slot, uintptr_t start, uintptr_t limit)
+{
+    for (unsigned i = heap.region_count++; i > slot; i--)
+        heap.regions[i] = heap.regions[i - 1];
+    heap.recent = &no_region;                   /* the regions moved */
+    heap.regions[slot] = (struct region){.start = start, .limit = limit};
+    return &heap.regions[slot];
 }
 
 size_t heap_add_region(void *start, size_t length)
@@ -291,97 +516,295 @@ size_t heap_add_region(void *start, size_t length)
 
     if (length > UINTPTR_MAX - first)
         length = UINTPTR_MAX - first;       /* a region that reaches the top of memory */
-    uintptr_t end = (first + length) & ~mask;
-    if (end <= first || ((first + mask) & ~mask) >= end || heap.region_count == HEAP_MAX_REGIONS)
+    uintptr_t limit = (first + length) & ~mask;
+    if (limit <= first || ((first + mask) & ~mask) >= limit
+        || heap.region_count == HEAP_MAX_REGIONS)
         return 0;
     first = (first + mask) & ~mask;
-    unsigned slot = region_slot(first, end);
+    unsigned slot = region_slot(first, limit);
     if (slot == HEAP_MAX_REGIONS)
         return 0;
-    for (unsigned i = heap.region_count++; i > slot; i--)
-        heap.regions[i] = heap.regions[i - 1];
-    heap.regions[slot] = (struct region){first, end};
-    heap.stats.managed_bytes += end - first;
-    region_carve(first, end);
-    return end - first;
+    struct region *r = region_insert(slot, first, limit);
+    region_table(r);
+    heap.stats.managed_bytes += r->end - r->start;
+    heap.stats.frame_table_bytes += r->limit - r->end;
+    region_carve(r);
+    return r->end - r->start;
 }
 
 /* ---- kmalloc --------------------------------------------------------------- */
 
 /*
+ * The page scales of block_split. An upper half's header is its frame's
+ * entry; when the block goes on below a page, its frame is carved into
+ * small blocks from now on. Returns the scale the block has reached.
+ */
+static OUT_OF_LINE unsigned page_split(uintptr_t block, unsigned from, unsigned to)
+{
+    /* near: a copy no list store can change, so the compiler keeps it in registers */
+    const struct region *r = region_of(block), near = *r;
+    unsigned stop = to > PAGE_SCALE ? to : PAGE_SCALE;
+
+    while (from > stop) {
+        from--;
+        block_make_free(block + scale_bytes(from), from, &near);
+    }
+    if (to < PAGE_SCALE)
+        header_set(frame_entry(r, block), 0, state_tag(HEAP_FRAME_SMALL));
+    return from;
+}
+
+/*
  * Split a free block of scale `from` (already off its list) down to scale
  * `to` <= `from`: keep the lower half each time, and put the upper half on
- * its list. Only the upper halves and, at the end, the block itself get
- * headers: the halves in between are never seen by anyone.
+ * its list. Only the upper halves get headers: the halves in between are
+ * never seen by anyone, and the caller writes the block's own. Across the
+ * page boundary the headers move from the frame table into the blocks.
  *
- *   scale 7:  [                     block                     ]
- *   scale 6:  [         block         ][ upper: onto list 6   ]
- *   scale 5:  [  block   ][ upper: 5  ]
+ *   scale 13:  [                  block                  ]    table: FREE s13
+ *   scale 12:  [       block        ][ upper: onto list 12]    table: FREE s12 for upper
+ *   scale 11:  [ block  ][ upper: 11]                          table: SMALL; header in band
+ *   scale 10:  [bl][u 10]
  */
 static void block_split(uintptr_t block, unsigned from, unsigned to)
 {
-    if (from == to)
-        return;                 /* the block keeps its header */
     heap.stats.splits += from - to;
+    if (from >= PAGE_SCALE)
+        from = page_split(block, from, to);
     while (from > to) {
         from--;
         uintptr_t upper = block + scale_bytes(from);
-        header_write(upper, from, HEAP_BLOCK_FREE, 0);
+        header_set(header_at(upper), 0, block_tag(upper, from, HEAP_BLOCK_FREE));
         free_list_push(upper, from);
     }
-    header_write(block, to, HEAP_BLOCK_FREE, 0);
 }
 
-/* Hand out a free block: its header (from its list, or block_split) already holds its scale. */
-static void *block_claim(uintptr_t block, unsigned scale, size_t size)
+/* Hand out a free small block, off its list, whose header already holds its scale. */
+static inline void *small_claim(uintptr_t block, size_t size)
 {
-    header_at(block)->state = HEAP_BLOCK_ALLOCATED;
-    header_at(block)->requested = (uint32_t)size;
-    heap.stats.allocated_bytes += scale_bytes(scale);
+    struct block_header *header = header_at(block);
+
+    header->state = HEAP_BLOCK_ALLOCATED;
+    header->requested = (uint32_t)size;
     heap.stats.requested_bytes += size;
     heap.stats.allocations++;
     return (void *)(block + HEADER_BYTES);
 }
 
+/* The same for a block of scale `from` that must be split first: it gets its header here. */
+static OUT_OF_LINE void *small_claim_split(uintptr_t block, unsigned from, unsigned scale,
+                                           size_t size)
+{
+    block_split(block, from, scale);
+    header_set(header_at(block), size, block_tag(block, scale, HEAP_BLOCK_ALLOCATED));
+    heap.stats.requested_bytes += size;
+    heap.stats.allocations++;
+    return (void *)(block + HEADER_BYTES);
+}
+
+/*
+ * Give [from, to) of a page block back to the free lists as the largest
+ * naturally aligned pieces, smallest first: each piece's buddy lies below
+ * it, in what is kept, so none can merge. Returns the number of pieces.
+ */
+static size_t run_trim(uintptr_t from, uintptr_t to, const struct region *r)
+{
+    size_t pieces = 0;
+    unsigned scale;
+
+    for (uintptr_t piece = from; piece < to; piece += scale_bytes(scale), pieces++) {
+        scale = carve_scale(piece, to);
+        block_make_free(piece, scale, r);
+    }
+    return pieces;
+}
+
+/* The run's header (requested, and the scale of the block it lives in) and its later pages. */
+static void run_write(uintptr_t block, size_t pages, size_t size, unsigned scale,
+                      const struct region *r)
+{
+    struct block_header *entry = frame_entry(r, block);
+
+    header_set(entry, size, block_tag(block, scale, HEAP_BLOCK_ALLOCATED));
+    for (size_t i = 1; i < pages; i++)
+        header_set(entry + i, i, state_tag(HEAP_FRAME_TAIL));
+}
+
+/* Pieces a run of this many pages is made of: its powers of two. */
+static size_t run_pieces(size_t pages) { return (size_t)__builtin_popcountl(pages); }
+
+/*
+ * Hand out a page block of scale `scale`, taken off the list of scale
+ * `from`: a page run that keeps ceil(size / 4 KiB) pages from the start
+ * of the block and gives the rest back (Linux's alloc_pages_exact). Its
+ * header says the scale of the whole block; each later page's entry says
+ * how far back the run starts. kmalloc(5 pages) from a free 32 KiB block:
+ *
+ *   pages:     0      1      2      3      4      5      6      7
+ *            [ run: 4 + 1 pages                  ][ s12 ][    s13     ]
+ *   table:    ALLOC   TAIL 1 TAIL 2 TAIL 3 TAIL 4  FREE   FREE   NONE
+ *             s15 5p                               s12    s13
+ *
+ * The tail is counted as splits: one block became a run of 2 pieces and 2 free blocks.
+ */
+static OUT_OF_LINE void *run_claim(uintptr_t block, unsigned from, unsigned scale, size_t size)
+{
+    const struct region *r = region_of(block);
+    size_t pages = pages_for(size);
+    uintptr_t kept = block + pages * PAGE_BYTES, end = block + scale_bytes(scale);
+
+    if (from != scale)
+        block_split(block, from, scale);
+    if (kept != end)                        /* a run shorter than its block: trim it */
+        heap.stats.splits += run_pieces(pages) + run_trim(kept, end, r) - 1;
+    run_write(block, pages, size, scale, r);
+    heap.stats.requested_bytes += size;
+    heap.stats.allocations++;
+    return (void *)block;
+}
+
 void *kmalloc(size_t size)
 {
     unsigned scale = scale_for_request(size);
-    uintptr_t candidates = scale == 0 ? 0 : heap.nonempty & (~(uintptr_t)0 << scale);
+    unsigned from = free_scale_at_least(scale);     /* the smallest free block that fits */
 
-    if (candidates == 0) {
+    if (from == NO_SCALE) {
         heap.stats.failed_allocations++;
         return NULL;
     }
-    unsigned from = lowest_bit(candidates);     /* the smallest free block that fits */
-    uintptr_t block = block_of_link(heap.free_lists[from].next);
-    free_list_remove(block, from);
-    block_split(block, from, scale);
-    return block_claim(block, scale, size);
+    uintptr_t block = free_list_pop(from);
+    if (scale >= PAGE_SCALE)
+        return run_claim(block, from, scale, size);
+    if (from != scale)
+        return small_claim_split(block, from, scale, size);
+    return small_claim(block, size);        /* its free header already holds the scale */
+}
+
+/* ---- looking up a pointer -------------------------------------------------- */
+
+/*
+ * Does a live page block (allocated or slab) hold address a of region r? A
+ * TAIL entry says where its run starts; that start must be a live page block
+ * whose pages reach a. Stale TAIL entries (of a run freed since) fail there.
+ */
+static bool run_holding(uintptr_t a, const struct region *r, uintptr_t *head)
+{
+    const struct block_header *entry = frame_entry(r, a);
+    uintptr_t frame = frame_of(a);
+    size_t back = entry->state == HEAP_FRAME_TAIL ? entry->requested : 0;
+
+    if (frame < r->start || back > (frame - r->start) >> PAGE_SCALE)
+        return false;
+    *head = frame - back * PAGE_BYTES;
+    const struct block_header *run = frame_entry(r, *head);
+    return state_live(run->state) && page_header_valid(run, *head, r) && run_fits(run)
+        && ((a - *head) >> PAGE_SCALE) < run_pages(run);
+}
+
+static enum heap_status small_status(uintptr_t block, const struct region *r);
+
+/*
+ * Why a pointer into a frame that is not carved into small blocks is no
+ * block pointer: it lies in a live page block, or in a free one. There, a
+ * small block freed before its frame merged back into a page may have left
+ * its header: then the pointer is a double free, as it was before the merge.
+ */
+static enum heap_status inside_page_status(uintptr_t a, const struct region *r)
+{
+    uintptr_t head;
+
+    if (run_holding(a, r, &head))
+        return frame_entry(r, head)->state == HEAP_BLOCK_SLAB ? HEAP_SLAB_MEMORY
+                                                              : HEAP_INSIDE_BLOCK;
+    bool freed_small = small_status(a - HEADER_BYTES, r) == HEAP_DOUBLE_FREE;
+    return freed_small ? HEAP_DOUBLE_FREE : HEAP_INVALID_POINTER;
+}
+
+/* What the page-aligned pointer p of region r is, by the frame table alone. */
+static enum heap_status page_status(uintptr_t p, const struct region *r)
+{
+    const struct block_header *entry = frame_entry(r, p);
+
+    switch (entry->state) {
+    case HEAP_BLOCK_ALLOCATED:
+    case HEAP_BLOCK_SLAB:
+        if (!page_header_valid(entry, p, r) || !run_fits(entry))
+            return HEAP_CORRUPTED_HEADER;
+        return entry->state == HEAP_BLOCK_SLAB ? HEAP_SLAB_MEMORY : HEAP_OK;
+    case HEAP_BLOCK_FREE:
+        return page_header_valid(entry, p, r) ? HEAP_DOUBLE_FREE : HEAP_CORRUPTED_HEADER;
+    case HEAP_FRAME_TAIL: {
+        enum heap_status inside = inside_page_status(p, r);
+        return inside == HEAP_INVALID_POINTER ? HEAP_NOT_HANDED_OUT : inside;
+    }
+    case HEAP_FRAME_SMALL:
+    case HEAP_FRAME_NONE:
+        return HEAP_NOT_HANDED_OUT;
+    }
+    return HEAP_CORRUPTED_HEADER;           /* no entry has this state: the table is damaged */
+}
+
+/* What the pointer just after block is, in a frame of r carved into small blocks. */
+static enum heap_status small_status(uintptr_t block, const struct region *r)
+{
+    if ((block & (min_block() - 1)) != 0 || block - r->start >= r->end - r->start
+        || !state_known(header_at(block)->state))
+        return HEAP_INVALID_POINTER;    /* before the region, misaligned, or no header there */
+    if (!small_header_valid(block, r))
+        return HEAP_CORRUPTED_HEADER;
+    return header_at(block)->state == HEAP_BLOCK_FREE ? HEAP_DOUBLE_FREE : HEAP_OK;
+}
+
+/*
+ * Find the live block whose pointer (as kmalloc returned it) is ptr, writing
+ * nothing. Returns HEAP_OK and sets *block and *region, or says why ptr is
+ * not such a block. The frame holding ptr decides the kind: a page-aligned
+ * ptr must start a page block, any other must lie in a frame carved into
+ * small blocks, just after a small block's header.
+ */
+static enum heap_status pointer_lookup(const void *ptr, uintptr_t *block,
+                                       const struct region **region)
+{
+    uintptr_t p = (uintptr_t)ptr;
+    const struct region *r = region_of(p);
+
+    if (r == NULL)
+        return HEAP_INVALID_POINTER;        /* outside every region's blocks */
+    *region = r;
+    *block = page_aligned(p) ? p : p - HEADER_BYTES;
+    if (page_aligned(p))
+        return page_status(p, r);
+    if (frame_entry(r, p)->state != HEAP_FRAME_SMALL)
+        return inside_page_status(p, r);
+    return small_status(p - HEADER_BYTES, r);
+}
+
+/* The header of the live block at block that pointer_lookup found for ptr. */
+static struct block_header *live_header(const void *ptr, uintptr_t block, const struct region *r)
+{
+    return (uintptr_t)ptr == block ? frame_entry(r, block) : header_at(block);
+}
+
+/*
+ * Is there a live small block at block, inside r? kfree's fast path: every
+ * check of small_status for the common case, in one go (the frame carved
+ * into small blocks, an allocated state, the check value, a small scale, the
+ * block aligned and inside r), so that anything else takes the careful way.
+ */
+static inline bool small_block_live(uintptr_t block, const struct region *r)
+{
+    if ((block & (min_block() - 1)) != 0 || frame_entry(r, block)->state != HEAP_FRAME_SMALL)
+        return false;
+    const struct block_header *header = header_at(block);
+    unsigned scale = header->scale;
+    if (header->state != HEAP_BLOCK_ALLOCATED || header->check != block_check(block, scale)
+        || scale - min_scale() >= PAGE_SCALE - min_scale())
+        return false;
+    size_t bytes = scale_bytes(scale);
+    return (block & (bytes - 1)) == 0 && bytes <= r->end - block;
 }
 
 /* ---- kfree ----------------------------------------------------------------- */
-
-/*
- * Find the live block whose payload starts at ptr, writing nothing. Returns
- * HEAP_OK and sets *block and *region, or says why ptr is not such a block. A
- * ptr below HEADER_BYTES wraps round to an address no region holds.
- */
-static enum heap_status block_lookup(const void *ptr, uintptr_t *block,
-                                     const struct region **region)
-{
-    uintptr_t b = (uintptr_t)ptr - HEADER_BYTES;
-    const struct region *r = region_find(b);
-
-    if (r == NULL || (b & (min_block() - 1)) != 0 || !state_known(header_at(b)->state))
-        return HEAP_INVALID_POINTER;    /* outside the heap, misaligned, or no header there */
-    if (!header_valid(b, r))
-        return HEAP_CORRUPTED_HEADER;
-    if (header_at(b)->state == HEAP_BLOCK_FREE)
-        return HEAP_DOUBLE_FREE;
-    *block = b;
-    *region = r;
-    return HEAP_OK;
-}
 
 static enum heap_status free_refused(const void *ptr, enum heap_status why, const void *caller,
                                      bool report)
@@ -402,64 +825,148 @@ static enum heap_status free_refused(const void *ptr, enum heap_status why, cons
 static uintptr_t block_buddy(uintptr_t block, unsigned scale) { return block ^ scale_bytes(scale); }
 
 /*
- * May the block of this scale in region r merge with its buddy? All must hold
- * (the checklist of Linux's __free_one_page), tested cheapest first:
+ * Is there a free block of this scale at address a, a buddy to merge with?
+ * The checklist of Linux's __free_one_page, tested cheapest first; with (a)
+ * in buddy_mergeable below, all must hold:
  *   (a) the merged block would not pass HEAP_MAX_SCALE;
  *   (b) the buddy starts inside region r: not in a hole between regions, not
  *       past r's edge, so no byte outside the heap is ever read;
  *   (c) the buddy is free;
  *   (d) the buddy has the same scale: it is whole, not split into smaller blocks;
- *   (e) the buddy's header is intact: its block ends inside r and its check
- *       value is right (with (c) and (d), all that header_valid would test).
+ *   (e) the buddy's header is intact: its check value is right and its block
+ *       ends inside r.
+ * (b) and (e)'s "ends inside r" are one compare: a block of this scale lies
+ * in r (the caller's own), so its size is at most r's span, and the buddy has
+ * all its bytes in r exactly when buddy - start <= span - size (a buddy below
+ * start wraps round to a huge difference). (c), (d) and the check value are
+ * one compare of the buddy's header tag with the tag a free block of this
+ * scale has there. A small block's buddy lies in the same frame and has its
+ * header in band; a page block's header is in the frame table: `page` says
+ * which (a constant wherever this is inlined).
  */
-static bool buddy_mergeable(uintptr_t block, unsigned scale, const struct region *r)
+static inline bool free_block_at(uintptr_t a, unsigned scale, const struct region *r,
+                                 bool page)
 {
-    uintptr_t buddy = block_buddy(block, scale);
-    const struct block_header *header = header_at(buddy);   /* read only once (b) holds */
+    if (a - r->start > r->span - scale_bytes(scale))                        /* (b), (e) */
+        return false;
+    const struct block_header *header = page ? frame_entry(r, a) : header_at(a);
+    return header_tag(header) == block_tag(a, scale, HEAP_BLOCK_FREE);     /* (c), (d), (e) */
+}
 
-    return scale < HEAP_MAX_SCALE                                           /* (a) */
-        && buddy >= r->start && buddy < r->end                              /* (b) */
-        && header->state == HEAP_BLOCK_FREE                                 /* (c) */
-        && header->scale == scale                                           /* (d) */
-        && scale_bytes(scale) <= r->end - buddy                             /* (e) */
-        && header->check == block_check(buddy, scale);
+static inline bool buddy_mergeable(uintptr_t block, unsigned scale,
+                                   const struct region *r, bool page)
+{
+    return scale < HEAP_MAX_SCALE && free_block_at(block_buddy(block, scale), scale, r, page);
 }
 
 /*
- * Merge a free block (on no list, its header already saying free) with its
- * buddy while the checklist allows, climbing a scale each time, then put the
- * result on its free list. Only a block that grew needs a new header.
+ * Merge a free page block (on no list) with its buddy while the checklist
+ * allows, climbing a scale each time, then give the result its header and
+ * put it on its free list. The absorbed buddies' entries stay behind, saying
+ * free: a pointer to one is a double free, as for a small upper half.
  *
- *   scale 5:  [freed ][buddy ]                    buddy off list 5
- *   scale 6:  [    merged    ][     buddy    ]    buddy off list 6
- *   scale 7:  [            merged            ]    onto list 7
+ *   scale 12:  [freed ][buddy ]                    buddy off list 12
+ *   scale 13:  [    merged    ][     buddy    ]    buddy off list 13
+ *   scale 14:  [            merged            ]    onto list 14
  */
-static void block_merge(uintptr_t block, unsigned scale, const struct region *r)
+static void page_merge(uintptr_t block, unsigned scale, const struct region *r)
 {
+    const struct region near = *r;  /* as in page_split */
     unsigned from = scale;
 
-    while (buddy_mergeable(block, scale, r)) {
+    while (buddy_mergeable(block, scale, &near, true)) {
         free_list_remove(block_buddy(block, scale), scale);
         block &= ~scale_bytes(scale);
         scale++;
     }
     heap.stats.merges += scale - from;
-    if (scale != from)
-        header_write(block, scale, HEAP_BLOCK_FREE, 0);
-    free_list_push(block, scale);
+    block_make_free(block, scale, r);
 }
 
-/* Free a block block_lookup has vouched for. */
-static void block_free(uintptr_t block, const struct region *r)
+/*
+ * The same for a free small block whose buddy small_free found mergeable.
+ * Only the merged block needs a new header. One that reached a page is a
+ * page block from then on: its frame stops saying SMALL (even if the page
+ * merges on into a block below it) and it goes on merging as one.
+ *
+ *   scale 10:  [freed][buddy]                      in band
+ *   scale 11:  [   merged   ][   buddy   ]         in band
+ *   scale 12:  [          merged         ]  ...    in the frame table: page_merge
+ */
+static OUT_OF_LINE void small_merge(uintptr_t block, unsigned scale, const struct region *r)
+{
+    const struct region near = *r;  /* as in page_split */
+    unsigned from = scale;
+
+    do {
+        free_list_remove(block_buddy(block, scale), scale);
+        block &= ~scale_bytes(scale);
+        scale++;
+    } while (scale < PAGE_SCALE && buddy_mergeable(block, scale, &near, false));
+    heap.stats.merges += scale - from;
+    if (scale < PAGE_SCALE) {
+        block_make_free(block, scale, r);
+        return;
+    }
+    header_set(frame_entry(r, block), 0, block_tag(block, scale, HEAP_BLOCK_FREE));
+    page_merge(block, scale, r);
+}
+
+/* Free a small block pointer_lookup or small_block_live has vouched for. */
+static inline void small_free(uintptr_t block, const struct region *r)
 {
     struct block_header *header = header_at(block);
+    unsigned scale = header->scale;
 
-    heap.stats.allocated_bytes -= scale_bytes(header->scale);
     heap.stats.requested_bytes -= header->requested;
     heap.stats.frees++;
     header->state = HEAP_BLOCK_FREE;    /* an upper half's header stays behind: it must say free */
     header->requested = 0;
-    block_merge(block, header->scale, r);
+    if (buddy_mergeable(block, scale, r, false))
+        small_merge(block, scale, r);
+    else
+        free_list_push(block, scale);
+}
+
+/*
+ * Free each aligned piece of [from, to) of a run: the largest powers of two,
+ * in address order, each merging as far as it can (the first page's entry
+ * must no longer say allocated). Returns the number of pieces.
+ */
+static size_t run_free_pieces(uintptr_t from, uintptr_t to, const struct region *r)
+{
+    size_t pieces = 0;
+    unsigned scale;
+
+    for (uintptr_t piece = from; piece < to; piece += scale_bytes(scale), pieces++) {
+        scale = carve_scale(piece, to);
+        page_merge(piece, scale, r);
+    }
+    return pieces;
+}
+
+/* Free a page run pointer_lookup has vouched for: every piece goes back and merges. */
+static void run_free(uintptr_t block, const struct region *r)
+{
+    struct block_header *entry = frame_entry(r, block);
+    size_t pages = run_pages(entry);
+
+    heap.stats.requested_bytes -= entry->requested;
+    heap.stats.frees++;
+    entry->state = HEAP_BLOCK_FREE;     /* merged away, it must not stay behind as a live head */
+    entry->requested = 0;
+    if (pages == scale_bytes(entry->scale - PAGE_SCALE))
+        page_merge(block, entry->scale, r);         /* a run that fills its block: one piece */
+    else
+        run_free_pieces(block, block + pages * PAGE_BYTES, r);
+}
+
+static void block_free(const void *ptr, uintptr_t block, const struct region *r)
+{
+    if ((uintptr_t)ptr == block)
+        run_free(block, r);
+    else
+        small_free(block, r);
 }
 
 static enum heap_status pointer_free(void *ptr, const void *caller, bool report)
@@ -469,16 +976,59 @@ static enum heap_status pointer_free(void *ptr, const void *caller, bool report)
 
     if (ptr == NULL)
         return HEAP_OK;
-    enum heap_status why = block_lookup(ptr, &block, &r);
+    enum heap_status why = pointer_lookup(ptr, &block, &r);
     if (why != HEAP_OK)
         return free_refused(ptr, why, caller, report);
-    block_free(block, r);
+    block_free(ptr, block, r);
     return HEAP_OK;
 }
 
-void kfree(void *ptr) { pointer_free(ptr, __builtin_return_address(0), true); }
+/*
+ * Is there a live page block at p, inside r? kfree's fast path for pages:
+ * page_status's HEAP_OK case in one go (an allocated header in the table,
+ * its scale, the check value, the request that goes with that scale).
+ */
+static inline bool page_block_live(uintptr_t p, const struct region *r)
+{
+    const struct block_header *entry = frame_entry(r, p);
 
-enum heap_status heap_free(void *ptr) { return pointer_free(ptr, NULL, false); }
+    return entry->state == HEAP_BLOCK_ALLOCATED && page_header_valid(entry, p, r)
+        && run_fits(entry);
+}
+
+/* A page pointer for kfree: the common case checked in full, the rest the careful way. */
+static OUT_OF_LINE enum heap_status page_release(void *ptr, const void *caller, bool report)
+{
+    const struct region *r = region_of((uintptr_t)ptr);
+
+    if (r == NULL || !page_block_live((uintptr_t)ptr, r))
+        return pointer_free(ptr, caller, report);
+    run_free((uintptr_t)ptr, r);
+    return HEAP_OK;
+}
+
+/* kfree and heap_free: a small block's common case inline, a page's out of line. */
+static inline enum heap_status block_release(void *ptr, const void *caller, bool report)
+{
+    uintptr_t block = (uintptr_t)ptr - HEADER_BYTES;
+
+    if (page_aligned((uintptr_t)ptr))
+        return page_release(ptr, caller, report);
+    const struct region *r = region_of(block);
+    if (r == NULL || !small_block_live(block, r))
+        return pointer_free(ptr, caller, report);
+    small_free(block, r);
+    return HEAP_OK;
+}
+
+void kfree(void *ptr) { block_release(ptr, __builtin_return_address(0), true); }
+
+enum heap_status heap_free(void *ptr) { return block_release(ptr, NULL, false); }
+
+void heap_report_refusal(const void *ptr, enum heap_status why, const void *caller)
+{
+    free_refused(ptr, why, caller, true);
+}
 
 /* ---- kcalloc, krealloc, ksize ---------------------------------------------- */
 
@@ -494,11 +1044,11 @@ void *kcalloc(size_t n, size_t size)
     return p;
 }
 
-/* Can the block grow in place from scale `from` to `to`? As the lower half, over free buddies. */
+/* Can a small block grow in place from scale `from` to `to`? As a lower half, over free buddies */
 static bool block_can_grow(uintptr_t block, unsigned from, unsigned to, const struct region *r)
 {
     for (unsigned s = from; s < to; s++)
-        if ((block & scale_bytes(s)) != 0 || !buddy_mergeable(block, s, r))
+        if ((block & scale_bytes(s)) != 0 || !buddy_mergeable(block, s, r, false))
             return false;
     return true;
 }
@@ -511,22 +1061,107 @@ static void block_grow(uintptr_t block, unsigned from, unsigned to)
     heap.stats.merges += to - from;
 }
 
-/* Give an allocated block a new scale in place, absorbing free buddies or freeing upper halves. */
-static bool block_resize(uintptr_t block, unsigned scale, size_t size, const struct region *r)
+/* Give a live small block a new small scale in place, absorbing free buddies or freeing halves. */
+static bool small_resize(uintptr_t block, size_t size, const struct region *r)
 {
     struct block_header *header = header_at(block);
-    unsigned old = header->scale;
+    unsigned old = header->scale, scale = scale_for_request(size);
 
-    if (scale > old && !block_can_grow(block, old, scale, r))
+    if (scale == 0 || scale >= PAGE_SCALE || (scale > old && !block_can_grow(block, old, scale, r)))
         return false;
-    heap.stats.allocated_bytes += scale_bytes(scale) - scale_bytes(old);     /* may wrap: fine */
-    heap.stats.requested_bytes += size - header->requested;
+    heap.stats.requested_bytes += size - header->requested;     /* may wrap: fine */
     if (scale > old)
         block_grow(block, old, scale);
-    else
-        block_split(block, old, scale);     /* rewrites the header when it shrinks */
-    header_write(block, scale, HEAP_BLOCK_ALLOCATED, size);
+    else if (scale < old)
+        block_split(block, old, scale);
+    header_set(header, size, block_tag(block, scale, HEAP_BLOCK_ALLOCATED));
     return true;
+}
+
+/*
+ * Can a run at block grow from `old` pages to reach `to`, in a block of this
+ * scale, in place? The block must be aligned to that scale, and the pages it
+ * needs free blocks exactly where a trim of that block would have put them:
+ * the aligned pieces after the run, up to the one that reaches `to`. Returns
+ * that piece's end, or 0.
+ */
+static uintptr_t run_room(uintptr_t block, size_t old, uintptr_t to, unsigned scale,
+                          const struct region *r)
+{
+    uintptr_t top = block + scale_bytes(scale), piece = block + old * PAGE_BYTES;
+    unsigned s;
+
+    if ((block & (scale_bytes(scale) - 1)) != 0 || scale_bytes(scale) > r->end - block)
+        return 0;
+    for (; piece < to; piece += scale_bytes(s)) {
+        s = carve_scale(piece, top);
+        if (!free_block_at(piece, s, r, true))
+            return 0;
+    }
+    return piece;
+}
+
+/* Take the free pieces of [from, to), carved as in a block ending at top, off their lists. */
+static size_t run_absorb(uintptr_t from, uintptr_t to, uintptr_t top)
+{
+    size_t pieces = 0;
+    unsigned scale;
+
+    for (uintptr_t piece = from; piece < to; piece += scale_bytes(scale), pieces++) {
+        scale = carve_scale(piece, top);
+        free_list_remove(piece, scale);
+    }
+    return pieces;
+}
+
+/* Splits and merges count blocks made and unmade: `made` blocks now tile what `unmade` did. */
+static void tiling_changed(size_t made, size_t unmade)
+{
+    if (made > unmade)
+        heap.stats.splits += made - unmade;
+    else
+        heap.stats.merges += unmade - made;
+}
+
+/*
+ * Resize a live page run in place to keep pages_for(size) pages: take the
+ * free pages after it (run_room), or give back those past its new end.
+ * The pointer and the contents stay; the header and the later pages'
+ * entries are written anew.
+ */
+static bool run_resize(uintptr_t block, size_t size, const struct region *r)
+{
+    struct block_header *entry = frame_entry(r, block);
+    size_t old = run_pages(entry), pages = pages_for(size);
+    unsigned scale = page_scale_for(size);
+    uintptr_t end = block + pages * PAGE_BYTES, old_end = block + old * PAGE_BYTES, room = old_end;
+
+    if (size > HEAP_MAX_REQUEST || scale > HEAP_MAX_SCALE
+        || (pages > old && (room = run_room(block, old, end, scale, r)) == 0))
+        return false;
+    size_t unmade = run_pieces(old) + run_absorb(old_end, room, block + scale_bytes(scale));
+    heap.stats.requested_bytes += size - entry->requested;
+    run_write(block, pages, size, scale, r);
+    size_t made = run_pieces(pages);
+    if (pages > old)
+        made += run_trim(end, room, r);
+    else
+        made += run_free_pieces(end, old_end, r);
+    tiling_changed(made, unmade);
+    return true;
+}
+
+/* Move a live block to a new one of size bytes: only the bytes it was asked for go along. */
+static void *block_move(void *ptr, uintptr_t block, size_t size, const struct region *r)
+{
+    size_t requested = live_header(ptr, block, r)->requested;
+    void *moved = kmalloc(size);     /* counts the failure when there is no room */
+
+    if (moved != NULL) {
+        __builtin_memcpy(moved, ptr, requested < size ? requested : size);
+        block_free(ptr, block, r);
+    }
+    return moved;
 }
 
 void *krealloc(void *ptr, size_t size)
@@ -536,24 +1171,19 @@ void *krealloc(void *ptr, size_t size)
 
     if (ptr == NULL)
         return kmalloc(size);
-    enum heap_status why = block_lookup(ptr, &block, &r);
+    enum heap_status why = pointer_lookup(ptr, &block, &r);
     if (why != HEAP_OK) {
         free_refused(ptr, why, __builtin_return_address(0), true);
         return NULL;
     }
     if (size == 0) {
-        block_free(block, r);
+        block_free(ptr, block, r);
         return NULL;
     }
-    unsigned scale = scale_for_request(size);
-    if (scale != 0 && block_resize(block, scale, size, r))
+    bool page = (uintptr_t)ptr == block;
+    if (page ? run_resize(block, size, r) : small_resize(block, size, r))
         return ptr;
-    void *moved = kmalloc(size);     /* counts the failure when there is no room */
-    if (moved != NULL) {             /* a move only ever grows: copy the whole old payload */
-        __builtin_memcpy(moved, ptr, heap_scale_payload(header_at(block)->scale));
-        block_free(block, r);
-    }
-    return moved;
+    return block_move(ptr, block, size, r);
 }
 
 unsigned heap_block_scale(const void *ptr)
@@ -561,7 +1191,7 @@ unsigned heap_block_scale(const void *ptr)
     uintptr_t block;
     const struct region *r;
 
-    return block_lookup(ptr, &block, &r) == HEAP_OK ? header_at(block)->scale : 0;
+    return pointer_lookup(ptr, &block, &r) == HEAP_OK ? live_header(ptr, block, r)->scale : 0;
 }
 
 uintptr_t heap_block_of(const void *ptr)
@@ -569,10 +1199,71 @@ uintptr_t heap_block_of(const void *ptr)
     uintptr_t block;
     const struct region *r;
 
-    return block_lookup(ptr, &block, &r) == HEAP_OK ? block : 0;
+    return pointer_lookup(ptr, &block, &r) == HEAP_OK ? block : 0;
 }
 
-size_t ksize(const void *ptr) { return heap_scale_payload(heap_block_scale(ptr)); }
+size_t ksize(const void *ptr)
+{
+    uintptr_t block;
+    const struct region *r;
+
+    if (pointer_lookup(ptr, &block, &r) != HEAP_OK)
+        return 0;
+    if ((uintptr_t)ptr == block)
+        return run_pages(frame_entry(r, block)) * PAGE_BYTES;
+    return heap_scale_payload(header_at(block)->scale);
+}
+
+/* ---- pages and slabs ------------------------------------------------------- */
+
+void *heap_alloc_pages(unsigned order)
+{
+    bool possible = order <= HEAP_MAX_SCALE - PAGE_SCALE;
+
+    return kmalloc(possible ? (size_t)PAGE_BYTES << order : 0);
+}
+
+void heap_free_pages(void *page) { pointer_free(page, __builtin_return_address(0), true); }
+
+/*
+ * Mark a live page block as a slab, or unmark it: only its header's state
+ * changes (SLAB or ALLOCATED), since the later pages' entries already lead
+ * to it. See heap.h for what is refused and why.
+ */
+enum heap_status heap_mark_slab(void *page, int slab)
+{
+    uintptr_t block;
+    const struct region *r;
+    enum heap_status why = pointer_lookup(page, &block, &r);
+
+    bool page_start = page_aligned((uintptr_t)page);
+
+    if (why == HEAP_OK && !page_start)
+        return HEAP_INVALID_POINTER;            /* a small block: no page of its own */
+    if (slab) {
+        if (why != HEAP_OK)
+            return why;                         /* marked already: HEAP_SLAB_MEMORY */
+    } else {
+        if (why == HEAP_OK)
+            return HEAP_INVALID_POINTER;        /* a page block, but no slab */
+        if (why != HEAP_SLAB_MEMORY)
+            return why;
+        if (!page_start || frame_entry(r, block)->state != HEAP_BLOCK_SLAB)
+            return HEAP_INSIDE_BLOCK;           /* a slab, but not its start */
+    }
+    frame_entry(r, block)->state = slab ? HEAP_BLOCK_SLAB : HEAP_BLOCK_ALLOCATED;
+    return HEAP_OK;
+}
+
+uintptr_t heap_slab_of(const void *addr)
+{
+    uintptr_t a = (uintptr_t)addr, head;
+    const struct region *r = region_of(a);
+
+    if (r == NULL || !run_holding(a, r, &head))
+        return 0;
+    return frame_entry(r, head)->state == HEAP_BLOCK_SLAB ? head : 0;
+}
 
 /* ---- heap_check: every invariant, bounded walks, the first violation ------- */
 
@@ -596,7 +1287,7 @@ static bool link_readable(const struct list_header *node, unsigned scale)
     uintptr_t block = block_of_link(node);
 
     return node == &heap.free_lists[scale]
-        || (region_find(block) != NULL && (block & (min_block() - 1)) == 0);
+        || (region_of(block) != NULL && (block & (min_block() - 1)) == 0);
 }
 
 /* Is the free block at block linked both ways to readable neighbours? */
@@ -608,24 +1299,13 @@ static bool block_linked(uintptr_t block, unsigned scale)
         && node->next->prev == node && node->prev->next == node;
 }
 
-static int check_block(uintptr_t block, const struct region *r, struct check_tally *t,
-                       struct heap_violation *found)
+/* A free block of either kind: on its list, its buddy not free, counted. */
+static int check_free_block(uintptr_t block, unsigned scale, const struct region *r,
+                            struct check_tally *t, struct heap_violation *found)
 {
-    const struct block_header *header = header_at(block);
-    unsigned scale = header->scale;
-
-    if (!header_valid(block, r))
-        return violation(found, "block header is corrupted", block, scale);
-    t->managed_bytes += scale_bytes(scale);
-    if (header->state == HEAP_BLOCK_ALLOCATED) {
-        t->allocated_bytes += scale_bytes(scale);
-        t->requested_bytes += header->requested;
-        return header->requested > heap_scale_payload(scale)
-            ? violation(found, "requested size does not fit its block", block, scale) : 0;
-    }
     if (!block_linked(block, scale))
         return violation(found, "free block missing from its list", block, scale);
-    if (buddy_mergeable(block, scale, r))
+    if (buddy_mergeable(block, scale, r, scale >= PAGE_SCALE))
         return violation(found, "free buddies left unmerged", block, scale);
     t->free_count[scale]++;
     t->fingerprint[scale] += block_hash(block, scale);
@@ -633,12 +1313,88 @@ static int check_block(uintptr_t block, const struct region *r, struct check_tal
     return 0;
 }
 
+/* A small block: its frame carved into small blocks, its header intact. */
+static int check_small_block(uintptr_t block, const struct region *r, struct check_tally *t,
+                             struct heap_violation *found)
+{
+    const struct block_header *header = header_at(block);
+    unsigned scale = header->scale;
+
+    if (!small_header_valid(block, r))
+        return violation(found, "block header is corrupted", block, scale);
+    t->managed_bytes += scale_bytes(scale);
+    if (header->state == HEAP_BLOCK_FREE)
+        return check_free_block(block, scale, r, t, found);
+    t->allocated_bytes += scale_bytes(scale);
+    t->requested_bytes += header->requested;
+    return header->requested > heap_scale_payload(scale)
+        ? violation(found, "requested size does not fit its block", block, scale) : 0;
+}
+
+/*
+ * The entries of frames [from, to): for a live run's later pages (run), each
+ * TAIL with the frames back to the run's start; for a free block's, anything
+ * but an entry that would make them live or small: NONE, or left behind by
+ * a block freed or merged since.
+ */
+static int check_entries(const struct region *r, uintptr_t from, uintptr_t to, bool run,
+                         unsigned scale, struct heap_violation *found)
+{
+    for (uintptr_t frame = from; frame < to; frame += PAGE_BYTES) {
+        const struct block_header *entry = frame_entry(r, frame);
+        bool ok = run ? entry->state == HEAP_FRAME_TAIL
+                        && entry->requested == (frame - from) / PAGE_BYTES + 1
+                      : entry->state == HEAP_FRAME_NONE || entry->state == HEAP_BLOCK_FREE
+                        || entry->state == HEAP_FRAME_TAIL;
+        if (!ok)
+            return violation(found, "frame table entry disagrees with its block", frame, scale);
+    }
+    return 0;
+}
+
+/* A page block, free or a live run: its header in the table, and its other frames' entries. */
+static int check_page_block(uintptr_t block, const struct region *r, struct check_tally *t,
+                            struct heap_violation *found, size_t *bytes)
+{
+    const struct block_header *entry = frame_entry(r, block);
+    unsigned scale = entry->scale;
+    bool live = state_live(entry->state);
+
+    if (entry->state == HEAP_FRAME_NONE || entry->state == HEAP_FRAME_TAIL)
+        return violation(found, "frame table entry disagrees with its block", block, scale);
+    if ((!live && entry->state != HEAP_BLOCK_FREE) || !page_header_valid(entry, block, r))
+        return violation(found, "block header is corrupted", block, scale);
+    if (live && !run_fits(entry))
+        return violation(found, "requested size does not fit its block", block, scale);
+    *bytes = live ? run_pages(entry) * PAGE_BYTES : scale_bytes(scale);
+    t->managed_bytes += *bytes;
+    if (check_entries(r, block + PAGE_BYTES, block + *bytes, live, scale, found))
+        return 1;
+    if (!live)
+        return check_free_block(block, scale, r, t, found);
+    t->allocated_bytes += *bytes;
+    t->requested_bytes += entry->requested;
+    return 0;
+}
+
 /* Blocks must tile the region exactly; the walk stops at the first bad header. */
 static int check_region(const struct region *r, struct check_tally *t, struct heap_violation *found)
 {
-    for (uintptr_t block = r->start; block < r->end; block += scale_bytes(header_at(block)->scale))
-        if (check_block(block, r, t, found))
+    size_t bytes;
+
+    for (uintptr_t block = r->start; block < r->end; block += bytes) {
+        if (frame_entry(r, block)->state != HEAP_FRAME_SMALL) {
+            if (!page_aligned(block))
+                return violation(found, "frame table entry disagrees with its block",
+                                 frame_of(block), header_at(block)->scale);
+            if (check_page_block(block, r, t, found, &bytes))
+                return 1;
+            continue;
+        }
+        if (check_small_block(block, r, t, found))
             return 1;
+        bytes = scale_bytes(header_at(block)->scale);
+    }
     return 0;
 }
 
@@ -646,10 +1402,17 @@ static int check_region(const struct region *r, struct check_tally *t, struct he
 static bool node_is_free_block(const struct list_header *node, unsigned scale)
 {
     uintptr_t block = block_of_link(node);
-    const struct region *r = region_find(block);
+    const struct region *r = region_of(block);
 
-    return r != NULL && (block & (min_block() - 1)) == 0 && header_valid(block, r)
-        && header_at(block)->state == HEAP_BLOCK_FREE && header_at(block)->scale == scale;
+    if (r == NULL || (block & (min_block() - 1)) != 0)
+        return false;
+    bool small = frame_entry(r, block)->state == HEAP_FRAME_SMALL;
+    if (scale_bytes(scale) > r->end - r->start)
+        return false;                   /* free_block_at needs a scale the region can hold */
+    if (scale < PAGE_SCALE)
+        return small && small_header_valid(block, r) && header_at(block)->state == HEAP_BLOCK_FREE
+            && header_at(block)->scale == scale;
+    return !small && page_aligned(block) && free_block_at(block, scale, r, true);
 }
 
 /* Walk one list, at most free_count nodes, checking each before following it. */
@@ -680,7 +1443,8 @@ static int check_counters(const struct check_tally *t, struct heap_violation *fo
     const struct heap_stats *s = &heap.stats;
 
     if (t->managed_bytes != s->managed_bytes || t->free_bytes != free_list_bytes()
-        || t->allocated_bytes != s->allocated_bytes || t->requested_bytes != s->requested_bytes)
+        || t->allocated_bytes != s->managed_bytes - t->free_bytes
+        || t->requested_bytes != s->requested_bytes)
         return violation(found, "byte counters do not match the blocks", 0, 0);
     return 0;
 }
@@ -718,6 +1482,7 @@ void heap_get_stats(struct heap_stats *out)
 {
     *out = heap.stats;
     out->free_bytes = free_list_bytes();
+    out->allocated_bytes = out->managed_bytes - out->free_bytes;
     out->regions = heap.region_count;
     out->largest_free_block = heap.nonempty == 0 ? 0 : scale_bytes(floor_log2(heap.nonempty));
     out->fragmentation_percent = fragmentation_percent(out->free_bytes, out->largest_free_block);
@@ -727,7 +1492,9 @@ unsigned heap_min_scale(void) { return min_scale(); }
 
 size_t heap_scale_payload(unsigned scale)
 {
-    return scale >= min_scale() && scale <= HEAP_MAX_SCALE ? scale_bytes(scale) - HEADER_BYTES : 0;
+    if (scale < min_scale() || scale > HEAP_MAX_SCALE)
+        return 0;
+    return scale < PAGE_SCALE ? scale_bytes(scale) - HEADER_BYTES : scale_bytes(scale);
 }
 
 size_t heap_free_count(unsigned scale)
@@ -747,14 +1514,48 @@ size_t heap_free_list_peek(unsigned scale, uintptr_t *out, size_t max)
     return n;
 }
 
+/* Visit a live run's pieces, largest first. */
+static void walk_run(uintptr_t block, size_t pages, heap_walk_fn visit, void *context)
+{
+    unsigned scale;
+
+    for (uintptr_t end = block + pages * PAGE_BYTES; block < end; block += scale_bytes(scale)) {
+        scale = carve_scale(block, end);
+        visit(block, scale, 1, context);
+    }
+}
+
+/* Visit the block at block (a run as its pieces); returns its bytes, 0 at a corrupted header. */
+static size_t walk_block(uintptr_t block, const struct region *r, heap_walk_fn visit, void *context)
+{
+    const struct block_header *entry = frame_entry(r, block), *header = header_at(block);
+
+    if (entry->state == HEAP_FRAME_SMALL) {
+        if (!small_header_valid(block, r))
+            return 0;
+        visit(block, header->scale, header->state == HEAP_BLOCK_ALLOCATED, context);
+        return scale_bytes(header->scale);
+    }
+    if (!page_aligned(block) || !page_header_valid(entry, block, r))
+        return 0;
+    if (entry->state == HEAP_BLOCK_FREE) {
+        visit(block, entry->scale, 0, context);
+        return scale_bytes(entry->scale);
+    }
+    if (!state_live(entry->state) || !run_fits(entry))
+        return 0;
+    walk_run(block, run_pages(entry), visit, context);
+    return run_pages(entry) * PAGE_BYTES;
+}
+
 void heap_walk(heap_walk_fn visit, void *context)
 {
     for (unsigned i = 0; i < heap.region_count; i++) {
         const struct region *r = &heap.regions[i];
-        for (uintptr_t block = r->start; block < r->end && header_valid(block, r);
-             block += scale_bytes(header_at(block)->scale))
-            visit(block, header_at(block)->scale, header_at(block)->state == HEAP_BLOCK_ALLOCATED,
-                  context);
+        size_t bytes;
+        for (uintptr_t block = r->start; block < r->end; block += bytes)
+            if ((bytes = walk_block(block, r, visit, context)) == 0)
+                break;
     }
 }
 
@@ -763,8 +1564,15 @@ int heap_region(unsigned i, uintptr_t *start, uintptr_t *end)
     if (i >= heap.region_count)
         return 0;
     *start = heap.regions[i].start;
-    *end = heap.regions[i].end;
+    *end = heap.regions[i].limit;
     return 1;
+}
+
+struct block_header *heap_frame_entry(uintptr_t a)
+{
+    const struct region *r = region_of(a);
+
+    return r == NULL || r->frames == no_table ? NULL : frame_entry(r, a);
 }
 
 void heap_on_refusal(heap_refusal_fn report) { heap.on_refusal = report; }
@@ -776,6 +1584,11 @@ const char *heap_status_name(enum heap_status status)
     case HEAP_INVALID_POINTER: return "invalid pointer";
     case HEAP_DOUBLE_FREE: return "double free";
     case HEAP_CORRUPTED_HEADER: return "corrupted header";
+    case HEAP_INSIDE_BLOCK: return "inside a block";
+    case HEAP_NOT_HANDED_OUT: return "page never handed out";
+    case HEAP_SLAB_MEMORY: return "slab memory";
+    case HEAP_NOT_AN_OBJECT: return "not an object of this cache";
+    case HEAP_WRONG_CACHE: return "object of another cache";
     }
     return "unknown status";
 }

@@ -1,12 +1,14 @@
 /*
  * selftest.c - a randomized torture test of the kernel heap over all of RAM:
- * hundreds of thousands of kmalloc/kfree/krealloc calls with a pattern in
- * every block, checked before the block is freed or moved; deliberate bad
- * frees that heap_free must refuse with the right status; heap_check along
- * the way; and at the end the heap exactly as it was at boot. It uses
- * memory/heap.h only (no libc, static tables) and tests nothing but the heap.
- * A test program, not part of the allocator: the host tests' model
- * (tests/heap/model.c) checks the same things on the host.
+ * hundreds of thousands of kmalloc/kfree/krealloc calls, on small blocks
+ * (header in band) and page blocks (header in the frame table), with a
+ * pattern in every block, checked before the block is freed or moved;
+ * deliberate bad frees of every kind heap.h names, slabs included, that
+ * heap_free must refuse with exactly the status its contract gives, the heap
+ * untouched; heap_check along the way; and at the end the heap exactly as it
+ * was at boot. It uses memory/heap.h only (no libc, static tables) and tests
+ * nothing but the heap. A test program, not part of the allocator: the host
+ * tests' model (tests/heap/model.c) checks the same things on the host.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -26,17 +28,20 @@
 #define DENSE_BYTES     256u    /* a block's first bytes all carry the pattern... */
 #define SPARSE_WORDS    256u    /* ...then at most this many words spread over the rest */
 #define LARGE_SCALE_END 22u     /* random requests stay below 2^22 bytes (4 MiB) */
+#define BAD_FREE_KINDS  8u      /* see bad_free_kinds */
 
 
 struct live_block {
     unsigned char *ptr;
     size_t size;                /* bytes requested */
+    size_t kept;                /* bytes kept: a small block's 2^scale, a page block's pages */
     uint32_t serial;            /* picks the pattern, together with the address */
 };
 
 /* What the heap's counters must read: the test keeps its own tally. */
 struct expected_counters {
     size_t allocations, frees, failed_allocations, refused_frees, requested_bytes;
+    size_t allocated_bytes;
 };
 
 static struct selftest_state {
@@ -47,6 +52,8 @@ static struct selftest_state {
     uintptr_t freed[FREED_SLOTS];           /* payload pointers; 0 is an empty slot */
     unsigned freed_next;
     unsigned long operations, bad_frees, checks;
+    unsigned kind;                          /* the kind of bad free being tried */
+    unsigned long refused_by_kind[BAD_FREE_KINDS];
     struct expected_counters expected;
     size_t boot_free_count[HEAP_MAX_SCALE + 1];
     char failure[160];                      /* empty while all is well */
@@ -110,14 +117,61 @@ static size_t random_request(void)
     return dice == 0 ? 0 : dice == 1 ? SIZE_MAX : random_size();
 }
 
+/* ---- the two kinds of block --------------------------------------------------- */
+
+/* Page blocks are page-aligned, small payloads never are: the pointer tells the kind. */
+static bool is_page(const void *ptr) { return (uintptr_t)ptr % HEAP_PAGE_BYTES == 0; }
+
+/* The largest request a small block serves; a larger one gets a page block. */
+static size_t small_limit(void)
+{
+    return heap_scale_bytes(HEAP_PAGE_SCALE - 1) - HEAP_HEADER_BYTES;
+}
+
+static size_t pages_for(size_t size) { return (size + HEAP_PAGE_BYTES - 1) / HEAP_PAGE_BYTES; }
+
+/* Where a live block starts: its in-band header for a small block, its pointer for a page block. */
+static uintptr_t block_start(const void *ptr)
+{
+    return is_page(ptr) ? (uintptr_t)ptr : (uintptr_t)ptr - HEAP_HEADER_BYTES;
+}
+
+/* The bytes a live block keeps: a small block's header and payload, a page block's pages. */
+static size_t block_bytes_of(const void *ptr)
+{
+    return is_page(ptr) ? ksize(ptr) : ksize(ptr) + HEAP_HEADER_BYTES;
+}
+
+/*
+ * The block a fresh allocation of size bytes must get: the smallest power of
+ * two that holds it, and a small block's header too; a page at least for a
+ * page block. Only for sizes the heap just served.
+ */
+static size_t block_for_request(size_t size)
+{
+    bool page = size > small_limit();
+    size_t header = page ? 0 : HEAP_HEADER_BYTES;
+    size_t bytes = page ? HEAP_PAGE_BYTES : heap_scale_bytes(heap_min_scale());
+
+    while (bytes - header < size && bytes < heap_scale_bytes(HEAP_MAX_SCALE))
+        bytes *= 2;
+    return bytes;
+}
+
 /* ---- what the heap says about itself ------------------------------------------ */
 
-/* The most kmalloc can give right now: the payload of the largest free block. */
+/*
+ * The largest request kmalloc must serve right now: all of the largest free
+ * block when it is a page or more (a page block is all payload), else that
+ * block less its header. One byte more needs a block no free one is.
+ */
 static size_t largest_payload(void)
 {
     struct heap_stats stats;
 
     heap_get_stats(&stats);
+    if (stats.largest_free_block >= HEAP_PAGE_BYTES)
+        return stats.largest_free_block;
     return stats.largest_free_block == 0 ? 0 : stats.largest_free_block - HEAP_HEADER_BYTES;
 }
 
@@ -146,7 +200,22 @@ static bool counters_match(void)
         return fail("the refused free counter is off");
     if (now.requested_bytes != e->requested_bytes)
         return fail("the requested bytes counter is off");
+    if (now.allocated_bytes != e->allocated_bytes)
+        return fail("allocated_bytes reads %zu, not %zu (the live blocks' bytes)",
+                    now.allocated_bytes, e->allocated_bytes);
     return true;
+}
+
+/* Every statistic but refused_frees alike? */
+static bool stats_equal(const struct heap_stats *a, const struct heap_stats *b)
+{
+    return a->managed_bytes == b->managed_bytes && a->free_bytes == b->free_bytes
+        && a->allocated_bytes == b->allocated_bytes && a->requested_bytes == b->requested_bytes
+        && a->largest_free_block == b->largest_free_block && a->allocations == b->allocations
+        && a->frees == b->frees && a->failed_allocations == b->failed_allocations
+        && a->splits == b->splits && a->merges == b->merges && a->regions == b->regions
+        && a->fragmentation_percent == b->fragmentation_percent
+        && a->frame_table_bytes == b->frame_table_bytes;
 }
 
 static bool heap_intact(void)
@@ -165,7 +234,9 @@ static bool heap_intact(void)
  * The 32-bit word at address a of a block with serial s holds
  * pattern_word(a, s); a tail byte holds the low byte of it. Every byte has
  * bit 7 set and bit 5 clear, so none is ever 0x5f or 0xa1 (a header's free
- * or allocated state): a pointer into a pattern never finds a header there.
+ * or allocated state): a pointer into a small block's pattern never finds a
+ * header there. (A page block's bytes are never read by the heap at all: its
+ * frame table entries decide.)
  *
  * Which words carry it: all of the first DENSE_BYTES, then one word every
  * stride so that at most SPARSE_WORDS more are written, then the last word
@@ -240,31 +311,40 @@ static void freed_remember(const void *ptr)
 }
 
 /*
- * A block now at [ptr - header, ptr + size) may have overwritten the header
- * of a freed pointer there: heap_free would no longer call that one a double
- * free, so forget it.
+ * What a freed pointer's double free rests on: a small block's header just
+ * before it, a page block's frame (its frame table entry says free).
  */
-static void freed_forget_overlaps(const unsigned char *ptr, size_t size)
+static uintptr_t freed_evidence(uintptr_t ptr, uintptr_t *end)
 {
-    uintptr_t start = (uintptr_t)ptr - HEAP_HEADER_BYTES, end = (uintptr_t)ptr + size;
+    *end = is_page((const void *)ptr) ? ptr + HEAP_PAGE_BYTES : ptr;
+    return is_page((const void *)ptr) ? ptr : ptr - HEAP_HEADER_BYTES;
+}
 
+/*
+ * A live block now at [start, end) may have overwritten a freed small
+ * block's header or taken a freed page block's frame: heap_free would no
+ * longer call that pointer a double free, so forget it.
+ */
+static void freed_forget_overlaps(uintptr_t start, uintptr_t end)
+{
     for (unsigned i = 0; i < FREED_SLOTS; i++) {
-        uintptr_t header = test.freed[i] - HEAP_HEADER_BYTES;
-        if (test.freed[i] != 0 && header + HEAP_HEADER_BYTES > start && header < end)
+        uintptr_t last, first = freed_evidence(test.freed[i], &last);
+        if (test.freed[i] != 0 && last > start && first < end)
             test.freed[i] = 0;
     }
 }
 
 /* ---- the table of live blocks -------------------------------------------------- */
 
-/* Fill slot i with a fresh block: a new serial, its pattern written. */
+/* Fill slot i with a fresh block: a new serial, its bytes counted, its pattern written. */
 static void live_set(size_t i, unsigned char *ptr, size_t size)
 {
     struct live_block *b = &test.live[i];
 
-    *b = (struct live_block){ptr, size, test.next_serial++};
+    *b = (struct live_block){ptr, size, block_bytes_of(ptr), test.next_serial++};
+    test.expected.allocated_bytes += b->kept;
     pattern_fill(b);
-    freed_forget_overlaps(ptr, size);
+    freed_forget_overlaps(block_start(ptr), (uintptr_t)ptr + ksize(ptr));
 }
 
 static void live_add(unsigned char *ptr, size_t size)
@@ -278,20 +358,51 @@ static void live_add(unsigned char *ptr, size_t size)
 static void live_remove(size_t i)
 {
     test.live_bytes -= test.live[i].size;
+    test.expected.allocated_bytes -= test.live[i].kept;
     test.live[i] = test.live[--test.live_count];
 }
 
-/* A pointer the heap just handed out: aligned, big enough, inside one region. */
+/*
+ * A pointer the heap just handed out for size bytes (fresh or resized):
+ * aligned, page-aligned when the request needs a page block, big enough, a
+ * page block keeping exactly the pages its request needs, inside one region.
+ */
 static bool block_acceptable(const unsigned char *ptr, size_t size)
 {
     uintptr_t a = (uintptr_t)ptr;
 
     if (a % HEAP_ALIGNMENT != 0)
         return fail("a pointer not aligned to HEAP_ALIGNMENT: %p", (const void *)ptr);
+    if (size > small_limit() && !is_page(ptr))
+        return fail("a %zu-byte request got %p, not page-aligned", size, (const void *)ptr);
     if (ksize(ptr) < size)
         return fail("ksize is smaller than the request: %p", (const void *)ptr);
-    if (!region_holds(a - HEAP_HEADER_BYTES, a + ksize(ptr)))
+    if (is_page(ptr) && ksize(ptr) != pages_for(size) * HEAP_PAGE_BYTES)
+        return fail("the page block %p keeps %zu bytes for a %zu-byte request, not whole pages "
+                    "exactly", (const void *)ptr, ksize(ptr), size);
+    if (!region_holds(block_start(ptr), a + ksize(ptr)))
         return fail("a block outside the heap's regions: %p", (const void *)ptr);
+    return true;
+}
+
+/*
+ * A fresh block is the smallest that fits, of its request's kind: a small
+ * block of the smallest scale, or a page block aligned to the smallest power
+ * of two holding the request.
+ */
+static bool sized_tightly(const unsigned char *ptr, size_t size)
+{
+    size_t block = block_for_request(size);
+
+    if (is_page(ptr) != (size > small_limit()))
+        return fail("a %zu-byte request got %p, %spage-aligned", size, (const void *)ptr,
+                    is_page(ptr) ? "" : "not ");
+    if (!is_page(ptr) && block_bytes_of(ptr) != block)
+        return fail("a %zu-byte request got a %zu-byte block, not %zu", size,
+                    block_bytes_of(ptr), block);
+    if (is_page(ptr) && (uintptr_t)ptr % block != 0)
+        return fail("a %zu-byte request got %p, not aligned to %zu", size, (const void *)ptr,
+                    block);
     return true;
 }
 
@@ -316,7 +427,7 @@ static bool op_allocate(void *(*allocate)(size_t), size_t size)
     }
     test.expected.allocations++;
     test.expected.requested_bytes += size;
-    if (!block_acceptable(ptr, size))
+    if (!block_acceptable(ptr, size) || !sized_tightly(ptr, size))
         return false;
     live_add(ptr, size);
     return true;
@@ -390,9 +501,11 @@ static bool op_reallocate(size_t i, size_t size)
     }
     test.expected.requested_bytes += size - old.size;
     size_t kept = size < old.size ? size : old.size;
-    if (!block_acceptable(ptr, size) || !pattern_intact(&old, ptr, kept))
+    if (!block_acceptable(ptr, size) || (ptr != old.ptr && !sized_tightly(ptr, size))
+        || !pattern_intact(&old, ptr, kept))
         return false;
     test.live_bytes += size - old.size;
+    test.expected.allocated_bytes -= old.kept;
     live_set(i, ptr, size);
     return true;
 }
@@ -401,13 +514,19 @@ static bool op_reallocate(size_t i, size_t size)
 
 static bool refused_as_expected(void *ptr, enum heap_status want)
 {
-    enum heap_status got = heap_free(ptr);
+    struct heap_stats before, after;
 
+    heap_get_stats(&before);
+    enum heap_status got = heap_free(ptr);
+    heap_get_stats(&after);
     test.operations++;
     if (got != want)
         return fail("heap_free(%p) said \"%s\", not \"%s\"", ptr, heap_status_name(got),
                     heap_status_name(want));
+    if (!stats_equal(&before, &after))
+        return fail("refusing heap_free(%p) changed the heap's statistics", ptr);
     test.bad_frees++;
+    test.refused_by_kind[test.kind]++;
     test.expected.refused_frees++;
     return true;
 }
@@ -417,7 +536,20 @@ static struct live_block *random_live_block(void)
     return test.live_count == 0 ? NULL : &test.live[random_below(test.live_count)];
 }
 
-/* A pointer freed a moment ago, its header not yet reused. */
+/* A live page block (page) or small block, from a random slot on; NULL when there is none. */
+static struct live_block *random_live_block_of(bool page)
+{
+    size_t first = test.live_count == 0 ? 0 : random_below(test.live_count);
+
+    for (size_t k = 0; k < test.live_count; k++) {
+        struct live_block *b = &test.live[(first + k) % test.live_count];
+        if (is_page(b->ptr) == page)
+            return b;
+    }
+    return NULL;
+}
+
+/* A pointer freed a moment ago, its header (a page block's frame) not yet reused. */
 static bool bad_free_twice(void)
 {
     uintptr_t ptr = test.freed[random_below(FREED_SLOTS)];
@@ -425,18 +557,29 @@ static bool bad_free_twice(void)
     return ptr == 0 || refused_as_expected((void *)ptr, HEAP_DOUBLE_FREE);
 }
 
-/* A pointer into a live block's pattern, at most DENSE_BYTES in: never a header there. */
+/*
+ * A pointer into a live block, past its start. A small block's stays in its
+ * first DENSE_BYTES, where the pattern is, so no header is found there; a
+ * page block's may be anywhere in the pages it keeps, page-aligned or not,
+ * since the heap judges it by the frame table alone.
+ */
 static bool bad_free_interior(void)
 {
     const struct live_block *b = random_live_block();
 
+    if (b != NULL && is_page(b->ptr))
+        return refused_as_expected(b->ptr + 1 + random_below(b->kept - 1), HEAP_INSIDE_BLOCK);
     if (b == NULL || b->size < 2)
         return true;
     size_t limit = b->size - 1 < DENSE_BYTES ? b->size - 1 : DENSE_BYTES;
     return refused_as_expected(b->ptr + 1 + random_below(limit), HEAP_INVALID_POINTER);
 }
 
-/* A live pointer moved by 1 to 7 bytes either way: never after a block header. */
+/*
+ * A live pointer moved by 1 to 7 bytes: a small block's either way, never
+ * just after a header (headers start on 16-byte boundaries) nor on a page
+ * boundary; a page block's only up, into its own first page.
+ */
 static bool bad_free_misaligned(void)
 {
     const struct live_block *b = random_live_block();
@@ -444,36 +587,80 @@ static bool bad_free_misaligned(void)
     if (b == NULL)
         return true;
     size_t shift = 1 + random_below(7);
+    if (is_page(b->ptr))
+        return refused_as_expected(b->ptr + shift, HEAP_INSIDE_BLOCK);
     unsigned char *ptr = random_below(2) ? b->ptr + shift : b->ptr - shift;
     return refused_as_expected(ptr, HEAP_INVALID_POINTER);
 }
 
 /*
- * A pointer whose header would lie outside every region: just before a
- * region, at its end, in the kernel image, at address 0.
+ * A pointer no region's blocks hold, for region [start, end): before or
+ * after it, in its frame table (whose first entry is the one of the region's
+ * first frame), in the kernel's data or stack, near address 0. Outside the
+ * table, neither the pointer nor a small block's header before it may lie
+ * in any region. 0 when there is no such pointer this time.
  */
+static uintptr_t outside_pointer(uintptr_t start, uintptr_t end)
+{
+    uintptr_t distance = HEAP_HEADER_BYTES * (1 + random_below(64)), header;
+    uintptr_t table = (uintptr_t)heap_frame_entry(start);
+
+    switch (random_below(6)) {
+    case 0: header = start - distance; break;
+    case 1: header = end + distance - HEAP_HEADER_BYTES; break;
+    case 2: header = (uintptr_t)&test; break;
+    case 3: header = (uintptr_t)__builtin_frame_address(0); break;
+    case 4: return table == 0 ? 0 : table + random_next() % (end - table);
+    default: header = random_below(64); break;
+    }
+    uintptr_t ptr = header + HEAP_HEADER_BYTES;
+    return region_holds(header, header + 1) || region_holds(ptr, ptr + 1) ? 0 : ptr;
+}
+
 static bool bad_free_outside(void)
 {
-    uintptr_t start, end, candidates[4];
+    uintptr_t start, end;
     struct heap_stats stats;
 
     heap_get_stats(&stats);
     if (stats.regions == 0 || !heap_region(random_below(stats.regions), &start, &end))
         return true;
-    candidates[0] = start;
-    candidates[1] = end + HEAP_HEADER_BYTES;
-    candidates[2] = (uintptr_t)&test + HEAP_HEADER_BYTES;
-    candidates[3] = HEAP_HEADER_BYTES;
-    uintptr_t ptr = candidates[random_below(4)];
-    if (region_holds(ptr - HEAP_HEADER_BYTES, ptr - HEAP_HEADER_BYTES + 1))
-        return true;                        /* two regions touch here: not outside */
-    return refused_as_expected((void *)ptr, HEAP_INVALID_POINTER);
+    uintptr_t ptr = outside_pointer(start, end);
+    return ptr == 0 || refused_as_expected((void *)ptr, HEAP_INVALID_POINTER);
+}
+
+/* A state byte that no header and no frame table entry ever has. */
+static uint8_t unknown_state(void)
+{
+    static const uint8_t known[] = {HEAP_FRAME_NONE, HEAP_BLOCK_FREE, HEAP_BLOCK_ALLOCATED,
+                                    HEAP_BLOCK_SLAB, HEAP_FRAME_SMALL, HEAP_FRAME_TAIL};
+    uint8_t state = (uint8_t)random_next();
+
+    for (size_t i = 0; i < sizeof known; i++)
+        if (state == known[i])
+            return 0x77;
+    return state;
 }
 
 /*
- * A live block whose header was damaged: a wrong check value must read as a
- * corrupted header, an unknown state as no header at all. Put back after.
+ * Damage header h one way and return what heap_free must then say. A wrong
+ * check value or a scale out of range is a corrupted header; a header that
+ * says free (its check still right) a double free; an unknown state means
+ * no header at all in band, a corrupted entry in the frame table.
  */
+static enum heap_status damage(struct block_header *h, bool page)
+{
+    switch (random_below(5)) {
+    case 0: h->check ^= (uint16_t)(1u << random_below(16)); return HEAP_CORRUPTED_HEADER;
+    case 1: h->scale = 200; return HEAP_CORRUPTED_HEADER;
+    case 2: h->scale = (uint8_t)(page ? HEAP_PAGE_SCALE - 1 : heap_min_scale() - 1);
+            return HEAP_CORRUPTED_HEADER;
+    case 3: h->state = unknown_state(); return page ? HEAP_CORRUPTED_HEADER : HEAP_INVALID_POINTER;
+    default: h->state = HEAP_BLOCK_FREE; return HEAP_DOUBLE_FREE;
+    }
+}
+
+/* A live block whose header (a page block's frame table entry) was damaged. Put back after. */
 static bool bad_free_damaged_header(void)
 {
     const struct live_block *b = random_live_block();
@@ -481,28 +668,164 @@ static bool bad_free_damaged_header(void)
     if (b == NULL)
         return true;
     struct block_header *header = (struct block_header *)(b->ptr - HEAP_HEADER_BYTES);
+    if (is_page(b->ptr))
+        header = heap_frame_entry((uintptr_t)b->ptr);
+    if (header == NULL)
+        return fail("a page block %p without a frame table entry", (void *)b->ptr);
     struct block_header saved = *header;
-    enum heap_status want = HEAP_CORRUPTED_HEADER;
-    if (random_below(4) == 0) {
-        header->state = 0;
-        want = HEAP_INVALID_POINTER;
-    } else {
-        header->check ^= (uint16_t)(1u << random_below(16));
-    }
+    enum heap_status want = damage(header, is_page(b->ptr));
     bool ok = refused_as_expected(b->ptr, want);
     *header = saved;
     return ok;
 }
 
+/* A later page of a live page block: its own, not its start. */
+static bool bad_free_later_page(void)
+{
+    const struct live_block *b = random_live_block_of(true);
+    size_t pages = b == NULL ? 0 : b->kept / HEAP_PAGE_BYTES;
+
+    if (pages < 2)
+        return true;
+    unsigned char *page = b->ptr + HEAP_PAGE_BYTES * (1 + random_below(pages - 1));
+    return refused_as_expected(page, HEAP_INSIDE_BLOCK);
+}
+
+/*
+ * The start of the frame a live small block lies in: carved into small
+ * blocks, so no page block starts there ("page never handed out"), even
+ * when the small block itself starts there. Only where that frame lies in
+ * the block's region (a region may start in mid-frame) and has an entry.
+ */
+static bool bad_free_small_frame(void)
+{
+    const struct live_block *b = random_live_block_of(false);
+
+    if (b == NULL)
+        return true;
+    uintptr_t frame = block_start(b->ptr) / HEAP_PAGE_BYTES * HEAP_PAGE_BYTES;
+    if (!region_holds(frame, (uintptr_t)b->ptr + b->size) || heap_frame_entry(frame) == NULL)
+        return true;
+    return refused_as_expected((void *)frame, HEAP_NOT_HANDED_OUT);
+}
+
+/* ---- slabs: a marked page block is nobody's to free -------------------------- */
+
+/* heap_mark_slab(ptr, slab) must answer want, and change no statistic either way. */
+static bool marked_as_expected(unsigned char *ptr, int slab, enum heap_status want)
+{
+    struct heap_stats before, after;
+
+    heap_get_stats(&before);
+    enum heap_status got = heap_mark_slab(ptr, slab);
+    heap_get_stats(&after);
+    test.operations++;
+    if (got != want)
+        return fail("heap_mark_slab(%p, %d) said \"%s\", not \"%s\"", (void *)ptr, slab,
+                    heap_status_name(got), heap_status_name(want));
+    if (!stats_equal(&before, &after) || before.refused_frees != after.refused_frees)
+        return fail("heap_mark_slab(%p, %d) changed the heap's statistics", (void *)ptr, slab);
+    return true;
+}
+
+/* heap_slab_of a random byte of live page block b: b's start while it is a slab, else 0. */
+static bool slab_of_agrees(const struct live_block *b, bool slab)
+{
+    const unsigned char *at = b->ptr + random_below(b->kept);
+    uintptr_t want = slab ? (uintptr_t)b->ptr : 0;
+
+    if (heap_slab_of(at) == want)
+        return true;
+    return fail("heap_slab_of(%p) is %p, not %p", (const void *)at, (void *)heap_slab_of(at),
+                (void *)want);
+}
+
+/* A later page of b, or b itself when it has one page. */
+static unsigned char *some_later_page(const struct live_block *b)
+{
+    size_t pages = b->kept / HEAP_PAGE_BYTES;
+
+    return pages < 2 ? b->ptr : b->ptr + HEAP_PAGE_BYTES * (1 + random_below(pages - 1));
+}
+
+/*
+ * While b is a slab: ksize and heap_block_of deny it, freeing its start or
+ * any byte of it is refused, so is marking it again; unmarking it from a
+ * later page is "inside a block".
+ */
+static bool slab_refuses(const struct live_block *b)
+{
+    unsigned char *later = some_later_page(b);
+
+    if (ksize(b->ptr) != 0 || heap_block_of(b->ptr) != 0)
+        return fail("ksize or heap_block_of of the slab %p is not 0", (void *)b->ptr);
+    return refused_as_expected(b->ptr, HEAP_SLAB_MEMORY)
+        && refused_as_expected(b->ptr + 1 + random_below(b->kept - 1), HEAP_SLAB_MEMORY)
+        && marked_as_expected(b->ptr, 1, HEAP_SLAB_MEMORY)
+        && (later == b->ptr || marked_as_expected(later, 0, HEAP_INSIDE_BLOCK));
+}
+
+/*
+ * Mark a live page block as a slab, see every refusal, unmark it: then it
+ * is an ordinary block again, ksize as before. Marking a small block, a
+ * later page, or unmarking a block that is no slab, is refused first.
+ */
+static bool bad_free_slab(void)
+{
+    const struct live_block *small = random_live_block_of(false);
+    const struct live_block *b = random_live_block_of(true);
+
+    if (small != NULL && !marked_as_expected(small->ptr, 1, HEAP_INVALID_POINTER))
+        return false;
+    if (b == NULL)
+        return true;
+    unsigned char *later = some_later_page(b);
+    bool ok = (later == b->ptr || marked_as_expected(later, 1, HEAP_INSIDE_BLOCK))
+        && marked_as_expected(b->ptr, 0, HEAP_INVALID_POINTER) && slab_of_agrees(b, false)
+        && marked_as_expected(b->ptr, 1, HEAP_OK) && slab_of_agrees(b, true) && slab_refuses(b)
+        && marked_as_expected(b->ptr, 0, HEAP_OK) && slab_of_agrees(b, false);
+    if (ok && ksize(b->ptr) != b->kept)
+        return fail("ksize of the unmarked slab %p is %zu, not %zu", (void *)b->ptr,
+                    ksize(b->ptr), b->kept);
+    return ok;
+}
+
+/* The kinds of bad free, tried equally often; each must be refused at least once in a run. */
+static const struct bad_free_kind {
+    const char *name;
+    bool (*attempt)(void);
+} bad_free_kinds[BAD_FREE_KINDS] = {
+    {"double", bad_free_twice},
+    {"interior", bad_free_interior},
+    {"misaligned", bad_free_misaligned},
+    {"outside", bad_free_outside},
+    {"damaged", bad_free_damaged_header},
+    {"later page", bad_free_later_page},
+    {"small frame", bad_free_small_frame},
+    {"slab", bad_free_slab},
+};
+
 static bool op_bad_free(void)
 {
-    switch (random_below(5)) {
-    case 0: return bad_free_twice();
-    case 1: return bad_free_interior();
-    case 2: return bad_free_misaligned();
-    case 3: return bad_free_outside();
-    default: return bad_free_damaged_header();
-    }
+    test.kind = random_below(BAD_FREE_KINDS);
+    return bad_free_kinds[test.kind].attempt();
+}
+
+/* Was every kind of bad free tried and refused? A kind never tried tested nothing. */
+static bool every_kind_refused(void)
+{
+    for (unsigned k = 0; k < BAD_FREE_KINDS; k++)
+        if (test.refused_by_kind[k] == 0)
+            return fail("no bad free of the kind \"%s\" was tried", bad_free_kinds[k].name);
+    return true;
+}
+
+static void print_kinds(void)
+{
+    kprintf("selftest: bad frees refused by kind:");
+    for (unsigned k = 0; k < BAD_FREE_KINDS; k++)
+        kprintf("%s %s %lu", k == 0 ? "" : ",", bad_free_kinds[k].name, test.refused_by_kind[k]);
+    kprintf("\n");
 }
 
 /* ---- the run ------------------------------------------------------------------- */
@@ -584,8 +907,11 @@ static void selftest_start(uint32_t seed)
         test.freed[i] = 0;
     test.freed_next = 0;
     test.operations = test.bad_frees = test.checks = 0;
+    for (unsigned k = 0; k < BAD_FREE_KINDS; k++)
+        test.refused_by_kind[k] = 0;
     test.expected = (struct expected_counters){stats.allocations, stats.frees,
-        stats.failed_allocations, stats.refused_frees, stats.requested_bytes};
+        stats.failed_allocations, stats.refused_frees, stats.requested_bytes,
+        stats.allocated_bytes};
     for (unsigned scale = 0; scale <= HEAP_MAX_SCALE; scale++)
         test.boot_free_count[scale] = heap_free_count(scale);
     test.failure[0] = '\0';
@@ -618,11 +944,13 @@ int heap_selftest(uint32_t seed)
     bool ok = heap_intact();
     for (unsigned long n = 1; ok && n <= OPERATIONS; n++)
         ok = step(n);
-    ok = ok && free_everything() && counters_match() && heap_intact() && heap_back_to_start();
+    ok = ok && free_everything() && counters_match() && heap_intact() && heap_back_to_start()
+        && every_kind_refused();
     if (!ok) {
         kprintf("selftest: FAIL: %s\n", test.failure);
         return 1;
     }
+    print_kinds();
     kprintf("selftest: PASS (%lu operations, %lu bad frees refused, %lu checks, "
             "largest live %zu KiB)\n", test.operations, test.bad_frees, test.checks,
             test.peak_live_bytes / 1024);

@@ -1,8 +1,9 @@
 /*
  * differential.c - random heap operations checked one by one against the
  * reference model (model.c): over a million kmalloc, kcalloc, krealloc and
- * kfree calls and bad frees, over four region layouts and three seeds. Built
- * with AddressSanitizer, which also forbids the heap every byte outside its
+ * kfree calls, bad frees and slab marks, small blocks and page blocks up to
+ * 8 MiB, over five region layouts and three seeds. Built with
+ * AddressSanitizer, which also forbids the heap every byte outside its
  * regions. Prints a line per scenario, then "N passed, N failed".
  *
  *   heap_differential            the default seeds 1, 2 and 3
@@ -75,7 +76,9 @@ static const struct region_spec tiny_region[] = {{0x1005, 4200}};
 
 static const struct layout layouts[] = {
     {"random_operations_agree_with_the_model_on_one_big_aligned_region",
-     one_big_region, COUNT(one_big_region), 120000, 2048, 16, 21},
+     one_big_region, COUNT(one_big_region), 120000, 2048, 16, 23},
+    {"random_operations_agree_with_the_model_on_page_blocks_and_runs",
+     one_big_region, COUNT(one_big_region), 60000, 512, 20, 23},
     {"random_operations_agree_with_the_model_on_regions_with_holes",
      regions_with_holes, COUNT(regions_with_holes), 90000, 1024, 14, 20},
     {"random_operations_agree_with_the_model_on_odd_sized_unaligned_regions",
@@ -184,9 +187,9 @@ static void release_or_resize(struct model *m, const struct layout *layout)
 }
 
 /*
- * 2% bad frees, 0.2% frees of NULL; otherwise grow or shrink the live set,
- * growing the more likely the emptier the table is, so that it hovers
- * around two thirds full.
+ * 2% bad frees, 0.2% frees of NULL, 0.5% slab marks; otherwise grow or
+ * shrink the live set, growing the more likely the emptier the table is, so
+ * that it hovers around two thirds full.
  */
 static void random_operation(struct model *m, const struct layout *layout)
 {
@@ -197,6 +200,8 @@ static void random_operation(struct model *m, const struct layout *layout)
                        (uint32_t)random_next(), (enum model_route)random_below(MODEL_ROUTES));
     else if (dice < 22)
         model_free_null(m, (enum model_route)random_below(MODEL_ROUTES));
+    else if (dice < 27)
+        model_mark_slab(m, (size_t)random_next(), random_below(3) != 0, (uint32_t)random_next());
     else if (random_below(m->live_capacity) >= m->live_count)
         allocate_something(m, layout);
     else

@@ -8,6 +8,7 @@
  * Input: byte 0 picks the layout, bytes 1 and 2 shift and trim it. Then each
  * operation is one byte (kind in the low 3 bits, variant above) followed by
  * its arguments: an index or count (1 byte), a size (2 bytes), a choice (4).
+ * Sizes reach 4 MiB, so small blocks, page blocks and page runs all occur.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,7 @@
 #include "memory/heap.h"
 #include "model.h"
 
-#define ARENA_BYTES ((size_t)256 << 10)
+#define ARENA_BYTES ((size_t)4 << 20)
 #define LIVE_CAPACITY 64
 
 static _Alignas(ARENA_BYTES) unsigned char arena[ARENA_BYTES];
@@ -88,7 +89,10 @@ static size_t edge_size(uint16_t v)
     return sizes[v % (sizeof sizes / sizeof sizes[0])];
 }
 
-/* The top 2 bits pick the range: up to 255 bytes, 16 KiB, 256 KiB, or an edge size. */
+/*
+ * The top 2 bits pick the range: up to 255 bytes, 16 KiB, 4 MiB (10 bits
+ * shifted by 0 to 12: as many sizes per doubling), or an edge size.
+ */
 static size_t input_size(struct input *in)
 {
     uint16_t v = input_u16(in);
@@ -96,7 +100,7 @@ static size_t input_size(struct input *in)
     switch (v >> 14) {
     case 0: return v & 0xff;
     case 1: return v & 0x3fff;
-    case 2: return (size_t)(v & 0x3fff) << 4;
+    case 2: return (size_t)(v & 0x3ff) << ((v >> 10) & 0xf) % 13;
     default: return edge_size(v);
     }
 }
@@ -112,9 +116,9 @@ static void calloc_overflowing(struct model *m, uint8_t which)
 
 /*
  * One operation. Low 3 bits: 0-1 kmalloc, 2 kcalloc, 3 free, 4 krealloc,
- * 5 krealloc(NULL), 6 a bad free, 7 free everything (the heap must be back
- * to its start) or, with upper bits not all 0 mod 4, free NULL. The upper
- * bits pick the free route or the bad free's kind.
+ * 5 krealloc(NULL), 6 a bad free, 7 by the upper bits mod 4: free everything
+ * (the heap must be back to its start), mark a block as a slab, unmark one,
+ * or free NULL. The upper bits pick the free route or the bad free's kind.
  */
 static void operation(struct model *m, struct input *in)
 {
@@ -140,8 +144,10 @@ static void operation(struct model *m, struct input *in)
     default:
         if (variant % 4 == 0)
             model_free_all(m);
-        else
+        else if (variant % 4 == 3)
             model_free_null(m, route);
+        else
+            model_mark_slab(m, input_byte(in), variant % 4 == 1, input_u32(in));
         break;
     }
 }
@@ -161,6 +167,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     layout_install(&in);
     model_start(&m, LIVE_CAPACITY);
+    m.dense_bytes = 4096;       /* blocks of MiBs checked densely would slow the search down */
     while (in.at < in.size) {
         operation(&m, &in);
         if (!model_check(&m))

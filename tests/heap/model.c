@@ -3,7 +3,8 @@
  * (see model.h). It keeps the live blocks with the size asked for and a
  * pattern tag, predicts every heap call's result and statistics, and checks
  * each block's pattern before it is freed or resized. Host code: uses libc.
- * It does not look inside heap.c; only a bad free damages a block header.
+ * It does not look inside heap.c; only a bad free damages a block header
+ * (a small block's in band, a page block's through heap_frame_entry).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -66,11 +67,20 @@ static uint64_t pattern_word(uint64_t tag, size_t i)
     return (x | 0x8080808080808080u) & ~0x2020202020202020u;
 }
 
-static void pattern_fill(const struct model_block *b)
+/*
+ * The word after word i that carries the pattern: every one of the first
+ * m->dense_bytes, then one in 64 (see model.h).
+ */
+static size_t next_word(const struct model *m, size_t i)
+{
+    return 8 * (i + 1) < m->dense_bytes ? i + 1 : i + 64;
+}
+
+static void pattern_fill(const struct model *m, const struct model_block *b)
 {
     size_t words = b->size / 8;
 
-    for (size_t i = 0; i < words; i++) {
+    for (size_t i = 0; i < words; i = next_word(m, i)) {
         uint64_t word = pattern_word(b->tag, i);
         memcpy(b->ptr + 8 * i, &word, 8);
     }
@@ -89,15 +99,19 @@ static size_t first_difference(const unsigned char *a, const unsigned char *b, s
 }
 
 /* The first of the first length bytes at `at` that differs from block b's pattern, or SIZE_MAX. */
-static size_t pattern_mismatch(const struct model_block *b, const unsigned char *at, size_t length)
+static size_t pattern_mismatch(const struct model *m, const struct model_block *b,
+                               const unsigned char *at, size_t length)
 {
     size_t words = length / 8;
 
-    for (size_t i = 0; i < words; i++) {
-        uint64_t want = pattern_word(b->tag, i);
-        if (memcmp(at + 8 * i, &want, 8) != 0)
+    for (size_t i = 0; i < words; i = next_word(m, i)) {
+        uint64_t want = pattern_word(b->tag, i), got;
+        memcpy(&got, at + 8 * i, 8);
+        if (got != want)
             return 8 * i + first_difference(at + 8 * i, (const unsigned char *)&want, 8);
     }
+    if (length != b->size && 8 * words + 8 > m->dense_bytes)
+        return SIZE_MAX;            /* a word the sparse pattern skips: nothing to compare */
     uint64_t tail = pattern_word(b->tag, words);
     size_t n = length % 8, i = first_difference(at + 8 * words, (const unsigned char *)&tail, n);
     return i < n ? 8 * words + i : SIZE_MAX;
@@ -107,7 +121,7 @@ static size_t pattern_mismatch(const struct model_block *b, const unsigned char 
 static bool contents_intact(struct model *m, const struct model_block *b, const unsigned char *at,
                             size_t length)
 {
-    size_t offset = pattern_mismatch(b, at, length);
+    size_t offset = pattern_mismatch(m, b, at, length);
 
     if (offset == SIZE_MAX)
         return true;
@@ -115,9 +129,17 @@ static bool contents_intact(struct model *m, const struct model_block *b, const 
                 (void *)b->ptr, offset, (const void *)at);
 }
 
-static bool all_zero(const unsigned char *p, size_t n)
+/* Are the n bytes at p zero (the words m checks, and the tail)? */
+static bool all_zero(const struct model *m, const unsigned char *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    uint64_t word;
+
+    for (size_t i = 0; i < n / 8; i = next_word(m, i)) {
+        memcpy(&word, p + 8 * i, 8);
+        if (word != 0)
+            return false;
+    }
+    for (size_t i = n / 8 * 8; i < n; i++)
         if (p[i] != 0)
             return false;
     return true;
@@ -125,29 +147,63 @@ static bool all_zero(const unsigned char *p, size_t n)
 
 /* ---- what the heap must do ----------------------------------------------------- */
 
-/* The most one kmalloc can give now: the payload of the largest free block. */
-static size_t largest_payload(void)
+#define PAGE HEAP_PAGE_BYTES
+
+static bool is_page(const void *ptr) { return (uintptr_t)ptr % PAGE == 0; }
+
+/* The largest request a small block serves; anything larger is a page block. */
+static size_t small_limit(void) { return heap_scale_payload(HEAP_PAGE_SCALE - 1); }
+
+static size_t largest_free(void)
 {
     struct heap_stats s;
 
     heap_get_stats(&s);
-    return s.largest_free_block == 0 ? 0 : s.largest_free_block - HEAP_HEADER_BYTES;
+    return s.largest_free_block;
+}
+
+/*
+ * The free block a request needs: the smallest power of two holding it and
+ * a header for a small block; for a page block the smallest power of two
+ * holding it, a page at least. 0 for a request no heap can serve.
+ */
+static size_t block_for_request(size_t size)
+{
+    bool page = size > small_limit();
+    size_t bytes = page ? PAGE : (size_t)1 << heap_min_scale();
+    size_t header = page ? 0 : HEAP_HEADER_BYTES;
+
+    if (size == 0 || size > HEAP_MAX_REQUEST)
+        return 0;
+    while (bytes - header < size && bytes < (size_t)1 << HEAP_MAX_SCALE)
+        bytes *= 2;
+    return bytes - header >= size ? bytes : 0;
+}
+
+/* The bytes a fresh block for this request keeps: a page block keeps only the pages it needs. */
+static size_t bytes_kept(size_t size)
+{
+    return size > small_limit() ? (size + PAGE - 1) / PAGE * PAGE : block_for_request(size);
 }
 
 /* A buddy heap serves a request whenever some free block is big enough. */
-static bool request_fits(size_t size) { return size != 0 && size <= largest_payload(); }
-
-/* The block a request gets: the smallest power of two holding it and a header. */
-static size_t block_for_request(size_t size)
+static bool request_fits(size_t size)
 {
-    size_t bytes = (size_t)1 << heap_min_scale();
+    size_t needed = block_for_request(size);
 
-    while (bytes - HEAP_HEADER_BYTES < size)
-        bytes *= 2;
-    return bytes;
+    return needed != 0 && needed <= largest_free();
 }
 
-static size_t block_bytes_of(const void *ptr) { return ksize(ptr) + HEAP_HEADER_BYTES; }
+/* Where a live block starts: its header for a small one, its pointer for a page block. */
+static uintptr_t block_start(const void *ptr)
+{
+    return is_page(ptr) ? (uintptr_t)ptr : (uintptr_t)ptr - HEAP_HEADER_BYTES;
+}
+
+static size_t block_bytes_of(const void *ptr)
+{
+    return is_page(ptr) ? ksize(ptr) : ksize(ptr) + HEAP_HEADER_BYTES;
+}
 
 /* Does one region hold all of [start, end)? */
 static bool region_holds(uintptr_t start, uintptr_t end)
@@ -160,28 +216,42 @@ static bool region_holds(uintptr_t start, uintptr_t end)
     return false;
 }
 
-/* A pointer the heap just handed out: aligned, big enough, and its block inside one region. */
+/*
+ * A pointer the heap just handed out: aligned, of its kind (a small payload
+ * never page-aligned, a page block always), big enough, inside one region.
+ */
 static bool placed_well(struct model *m, const unsigned char *ptr, size_t size)
 {
     uintptr_t a = (uintptr_t)ptr;
 
     if (a % HEAP_ALIGNMENT != 0)
         return fail(m, "%p is not aligned to %d bytes", (const void *)ptr, HEAP_ALIGNMENT);
+    if (size > small_limit() && !is_page(ptr))
+        return fail(m, "a %zu-byte request got %p, not page-aligned", size, (const void *)ptr);
     if (ksize(ptr) < size)
         return fail(m, "ksize(%p) is %zu, below the %zu bytes asked for", (const void *)ptr,
                     ksize(ptr), size);
-    if (!region_holds(a - HEAP_HEADER_BYTES, a + ksize(ptr)))
+    if (!region_holds(block_start(ptr), a + ksize(ptr)))
         return fail(m, "the block at %p is not inside one region", (const void *)ptr);
     return true;
 }
 
-/* A fresh block is the smallest that fits: the buddy heap's promise. */
+/*
+ * A fresh block is the smallest that fits: the buddy heap's promise. A page
+ * block keeps exactly its pages and is aligned to the power of two holding them.
+ */
 static bool sized_tightly(struct model *m, const unsigned char *ptr, size_t size)
 {
-    if (block_bytes_of(ptr) == block_for_request(size))
-        return true;
-    return fail(m, "a %zu-byte request got a %zu-byte block, not %zu", size, block_bytes_of(ptr),
-                block_for_request(size));
+    if (is_page(ptr) != (size > small_limit()))
+        return fail(m, "a %zu-byte request got %p, %spage-aligned", size, (const void *)ptr,
+                    is_page(ptr) ? "" : "not ");
+    if (block_bytes_of(ptr) != bytes_kept(size))
+        return fail(m, "a %zu-byte request got a %zu-byte block, not %zu", size,
+                    block_bytes_of(ptr), bytes_kept(size));
+    if (is_page(ptr) && (uintptr_t)ptr % block_for_request(size) != 0)
+        return fail(m, "a %zu-byte request got %p, not aligned to %zu", size, (const void *)ptr,
+                    block_for_request(size));
+    return true;
 }
 
 static bool stats_agree(struct model *m)
@@ -228,16 +298,25 @@ static void freed_remember(struct model *m, const void *ptr)
 }
 
 /*
- * A block now at [ptr - header, ptr + size) has overwritten any freed
- * header there, so heap_free would no longer see a double free: forget it.
+ * What a freed pointer's refusal rests on: a small block's header just
+ * before it, a page block's frame (its entry in the frame table).
  */
-static void freed_forget_overlaps(struct model *m, const unsigned char *ptr, size_t size)
+static uintptr_t freed_evidence(uintptr_t ptr, uintptr_t *end)
 {
-    uintptr_t start = (uintptr_t)ptr - HEAP_HEADER_BYTES, end = (uintptr_t)ptr + size;
+    *end = ptr % PAGE == 0 ? ptr + PAGE : ptr;
+    return ptr % PAGE == 0 ? ptr : ptr - HEAP_HEADER_BYTES;
+}
 
+/*
+ * A block now at [start, end) may have overwritten a freed small block's
+ * header or taken a freed page block's frame: heap_free would no longer call
+ * that pointer a double free, so forget it.
+ */
+static void freed_forget_overlaps(struct model *m, uintptr_t start, uintptr_t end)
+{
     for (unsigned i = 0; i < MODEL_FREED_SLOTS; i++) {
-        uintptr_t header = m->freed[i] - HEAP_HEADER_BYTES;
-        if (m->freed[i] != 0 && header + HEAP_HEADER_BYTES > start && header < end)
+        uintptr_t last, first = freed_evidence(m->freed[i], &last);
+        if (m->freed[i] != 0 && last > start && first < end)
             m->freed[i] = 0;
     }
 }
@@ -245,9 +324,10 @@ static void freed_forget_overlaps(struct model *m, const unsigned char *ptr, siz
 /* Slot i now holds a block at ptr: a new tag, its pattern written. */
 static void live_set(struct model *m, size_t i, unsigned char *ptr, size_t size)
 {
-    m->live[i] = (struct model_block){ptr, size, block_bytes_of(ptr), m->next_tag++};
-    pattern_fill(&m->live[i]);
-    freed_forget_overlaps(m, ptr, size);
+    m->live[i] = (struct model_block){ptr, size, ksize(ptr), block_bytes_of(ptr), m->next_tag++,
+                                      false};
+    pattern_fill(m, &m->live[i]);
+    freed_forget_overlaps(m, block_start(ptr), (uintptr_t)ptr + ksize(ptr));
     m->block_bytes += m->live[i].block_bytes;
 }
 
@@ -266,8 +346,8 @@ static bool allocation_outcome(struct model *m, unsigned char *ptr, size_t size,
                                const char *call)
 {
     if (ptr == NULL && must_fit)
-        return fail(m, "%s(%zu) returned NULL with a %zu-byte payload free", call, size,
-                    largest_payload());
+        return fail(m, "%s(%zu) returned NULL with a %zu-byte block free", call, size,
+                    largest_free());
     if (ptr != NULL && !must_fit)
         return fail(m, "%s(%zu) returned %p though no free block fits", call, size, (void *)ptr);
     if (ptr == NULL) {
@@ -311,7 +391,7 @@ bool model_calloc(struct model *m, size_t count, size_t size)
     unsigned char *ptr = kcalloc(count, size);
     if (ptr != NULL && overflows)
         return fail(m, "kcalloc(%zu, %zu) overflows but returned %p", count, size, (void *)ptr);
-    if (ptr != NULL && !all_zero(ptr, total))
+    if (ptr != NULL && !all_zero(m, ptr, total))
         return fail(m, "kcalloc(%zu, %zu) returned %p not all zero", count, size, (void *)ptr);
     return allocation_outcome(m, ptr, total, must_fit, "kcalloc");
 }
@@ -328,12 +408,16 @@ static bool live_freed(struct model *m, size_t i)
     return stats_agree(m);
 }
 
+static bool slab_released(struct model *m, size_t i, enum model_route route, size_t size);
+
 bool model_free(struct model *m, size_t index, enum model_route route)
 {
     if (failed(m) || m->live_count == 0)
         return !failed(m);
-    m->operations++;
     size_t i = index % m->live_count;
+    if (m->live[i].slab && !slab_released(m, i, route, 0))
+        return false;
+    m->operations++;
     const struct model_block *b = &m->live[i];
     if (!contents_intact(m, b, b->ptr, b->size))
         return false;
@@ -396,8 +480,10 @@ bool model_realloc(struct model *m, size_t index, size_t size)
         return !failed(m);
     if (size == 0)
         return model_free(m, index, MODEL_BY_KREALLOC);
-    m->operations++;
     size_t i = index % m->live_count;
+    if (m->live[i].slab && !slab_released(m, i, MODEL_BY_KREALLOC, size))
+        return false;
+    m->operations++;
     struct model_block old = m->live[i];
     if (!contents_intact(m, &old, old.ptr, old.size))
         return false;
@@ -447,7 +533,8 @@ static bool stats_equal(const struct heap_stats *a, const struct heap_stats *b)
         && a->largest_free_block == b->largest_free_block && a->allocations == b->allocations
         && a->frees == b->frees && a->failed_allocations == b->failed_allocations
         && a->splits == b->splits && a->merges == b->merges && a->regions == b->regions
-        && a->fragmentation_percent == b->fragmentation_percent;
+        && a->fragmentation_percent == b->fragmentation_percent
+        && a->frame_table_bytes == b->frame_table_bytes;
 }
 
 /* A refused free must leave the heap exactly as it was. */
@@ -481,7 +568,15 @@ static const struct model_block *block_chosen(const struct model *m, uint32_t ch
     return m->live_count == 0 ? NULL : &m->live[choice % m->live_count];
 }
 
-/* A freed pointer whose header nothing has overwritten since, or NULL. */
+/* What any pointer into the live block b (not its own) must get: by its kind. */
+static enum heap_status inside_status(const struct model_block *b)
+{
+    if (b->slab)
+        return HEAP_SLAB_MEMORY;
+    return is_page(b->ptr) ? HEAP_INSIDE_BLOCK : HEAP_INVALID_POINTER;
+}
+
+/* A freed pointer whose header (a page's frame) nothing has taken since, or NULL. */
 static void *freed_pointer(const struct model *m, uint32_t choice)
 {
     for (unsigned k = 0; k < MODEL_FREED_SLOTS; k++) {
@@ -492,31 +587,62 @@ static void *freed_pointer(const struct model *m, uint32_t choice)
     return NULL;
 }
 
-/* 1 to size-1 bytes into a live block: where a header would be, its pattern is. */
-static void *interior_pointer(const struct model *m, uint32_t choice)
+/*
+ * 1 to size-1 bytes into a live block: where a small block's header would
+ * be, its pattern is; a page block's later pages are its own.
+ */
+static void *interior_pointer(const struct model *m, uint32_t choice, enum heap_status *want)
 {
     const struct model_block *b = block_chosen(m, choice);
 
     if (b == NULL || b->size < 2)
         return NULL;
+    *want = inside_status(b);
     return b->ptr + 1 + (choice >> 8) % (b->size - 1);
 }
 
-/* A live pointer moved by 1 to 8 bytes either way: blocks are at least 16-byte aligned. */
-static void *misaligned_pointer(const struct model *m, uint32_t choice)
+/*
+ * A live pointer moved by 1 to 8 bytes: a small block's either way (blocks
+ * are at least 16-byte aligned), unless that makes a page-aligned pointer,
+ * which is a page's business; a page block's only up, into its own page.
+ */
+static void *misaligned_pointer(const struct model *m, uint32_t choice, enum heap_status *want)
 {
     const struct model_block *b = block_chosen(m, choice);
 
     if (b == NULL)
         return NULL;
     size_t shift = 1 + (choice >> 8) % 8;
-    return (choice >> 11) & 1 ? b->ptr + shift : b->ptr - shift;
+    bool up = is_page(b->ptr) || b->slab || ((choice >> 11) & 1);
+    unsigned char *ptr = up ? b->ptr + shift : b->ptr - shift;
+    *want = inside_status(b);
+    if (is_page(ptr) && ptr == b->ptr - HEAP_HEADER_BYTES)
+        *want = HEAP_NOT_HANDED_OUT;        /* the page a live small block starts */
+    else if (is_page(ptr))
+        return NULL;
+    return ptr;
 }
 
 /*
- * A pointer whose header would lie outside every region: before or after a
- * region (in a hole, or past the arena), in this program's data or stack,
- * or near address 0.
+ * The frame table of the region [start, limit), by heap.h's rule: its first
+ * byte (on a frame boundary if one leaves room), or limit when it has none.
+ */
+static uintptr_t table_start(uintptr_t start, uintptr_t limit)
+{
+    size_t min = (size_t)1 << heap_min_scale();
+    uintptr_t first_whole = (start + PAGE - 1) / PAGE * PAGE;
+    size_t entries = (limit - 1) / PAGE - start / PAGE + 1;
+    uintptr_t top = limit - (entries * sizeof(struct block_header) + min - 1) / min * min;
+
+    if (first_whole + PAGE > limit)
+        return limit;
+    return top / PAGE * PAGE > start ? top / PAGE * PAGE : top;
+}
+
+/*
+ * A pointer no region's blocks hold: before or after a region (in a hole, or
+ * past the arena), in a region's frame table, in this program's data or
+ * stack, or near address 0. A small block's header would lie outside too.
  */
 static void *outside_pointer(uint32_t choice)
 {
@@ -530,45 +656,62 @@ static void *outside_pointer(uint32_t choice)
     if (regions == 0 || !heap_region(choice % regions, &start, &end))
         return NULL;
     size_t distance = HEAP_HEADER_BYTES * (1 + (choice >> 11) % 64);
-    switch ((choice >> 8) % 5) {
+    switch ((choice >> 8) % 6) {
     case 0: header = start - distance; break;
     case 1: header = end + distance - HEAP_HEADER_BYTES; break;
     case 2: header = (uintptr_t)&some_data; break;
     case 3: header = (uintptr_t)&some_stack; break;
+    case 4: header = table_start(start, end) + distance % (end - table_start(start, end) + 1);
+            return header < end ? (void *)header : NULL;
     default: header = (choice >> 11) % 64; break;
     }
-    return region_holds(header, header + 1) ? NULL : (void *)(header + HEAP_HEADER_BYTES);
+    uintptr_t ptr = header + HEAP_HEADER_BYTES;
+    return region_holds(header, header + 1) || region_holds(ptr, ptr + 1) ? NULL : (void *)ptr;
 }
 
-/* A state byte that is neither free nor allocated. */
+/* A state byte that is neither free nor allocated (nor, for an entry, anything known). */
 static uint8_t unknown_state(uint32_t choice)
 {
+    static const uint8_t known[] = {HEAP_FRAME_NONE, HEAP_BLOCK_FREE, HEAP_BLOCK_ALLOCATED,
+                                    HEAP_BLOCK_SLAB, HEAP_FRAME_SMALL, HEAP_FRAME_TAIL};
     uint8_t state = (uint8_t)choice;
 
-    return state == HEAP_BLOCK_FREE || state == HEAP_BLOCK_ALLOCATED ? 0 : state;
+    for (size_t i = 0; i < sizeof known; i++)
+        if (state == known[i])
+            return 0x77;
+    return state;
 }
 
 /*
- * Damage a live block's header, try to free it, repair the header. Each
- * damage has its status: a wrong check value or a scale out of range is a
- * corrupted header; an unknown state means no header; a header that says
- * free (check still right) is a double free.
+ * The damage done to header h and the status it must get. A wrong check
+ * value or a scale out of range is a corrupted header; a header that says
+ * free (check still right) is a double free. An unknown state means no
+ * header in band, a corrupted entry in the frame table.
  */
+static enum heap_status damage(struct block_header *h, bool page, uint32_t choice)
+{
+    switch (choice % 5) {
+    case 0: h->check ^= (uint16_t)(1u << (choice >> 3) % 16); return HEAP_CORRUPTED_HEADER;
+    case 1: h->scale = 200; return HEAP_CORRUPTED_HEADER;
+    case 2: h->scale = (uint8_t)(page ? HEAP_PAGE_SCALE - 1 : heap_min_scale() - 1);
+            return HEAP_CORRUPTED_HEADER;
+    case 3: h->state = unknown_state(choice >> 3);
+            return page ? HEAP_CORRUPTED_HEADER : HEAP_INVALID_POINTER;
+    default: h->state = HEAP_BLOCK_FREE; return HEAP_DOUBLE_FREE;
+    }
+}
+
+/* Damage a live block's header (a page block's entry), try to free it, repair the header. */
 static bool damaged_free(struct model *m, uint32_t choice, enum model_route route)
 {
     const struct model_block *b = block_chosen(m, choice);
 
     if (b == NULL)
         return true;
-    struct block_header *header = (struct block_header *)(b->ptr - HEAP_HEADER_BYTES), saved = *header;
-    enum heap_status want = HEAP_CORRUPTED_HEADER;
-    switch ((choice >> 8) % 5) {
-    case 0: header->check ^= (uint16_t)(1u << (choice >> 11) % 16); break;
-    case 1: header->scale = 200; break;
-    case 2: header->scale = (uint8_t)(heap_min_scale() - 1); break;
-    case 3: header->state = unknown_state(choice >> 11); want = HEAP_INVALID_POINTER; break;
-    default: header->state = HEAP_BLOCK_FREE; want = HEAP_DOUBLE_FREE; break;
-    }
+    struct block_header *header = is_page(b->ptr)
+        ? heap_frame_entry((uintptr_t)b->ptr) : (struct block_header *)(b->ptr - HEAP_HEADER_BYTES);
+    struct block_header saved = *header;
+    enum heap_status want = damage(header, is_page(b->ptr), choice >> 8);
     bool ok = refused_as_expected(m, b->ptr, want, route, choice);
     *header = saved;
     return ok;
@@ -581,8 +724,8 @@ static void *bad_pointer(const struct model *m, enum model_bad_free kind, uint32
     *want = kind == MODEL_FREE_TWICE ? HEAP_DOUBLE_FREE : HEAP_INVALID_POINTER;
     switch (kind) {
     case MODEL_FREE_TWICE: return freed_pointer(m, choice);
-    case MODEL_FREE_INTERIOR: return interior_pointer(m, choice);
-    case MODEL_FREE_MISALIGNED: return misaligned_pointer(m, choice);
+    case MODEL_FREE_INTERIOR: return interior_pointer(m, choice, want);
+    case MODEL_FREE_MISALIGNED: return misaligned_pointer(m, choice, want);
     default: return outside_pointer(choice);
     }
 }
@@ -600,6 +743,72 @@ bool model_bad_free(struct model *m, enum model_bad_free kind, uint32_t choice,
     else if ((ptr = bad_pointer(m, kind, choice, &want)) != NULL)
         refused_as_expected(m, ptr, want, route, choice);
     return !failed(m) && (!m->check_after_bad_free || heap_check_passes(m));
+}
+
+/* ---- slabs --------------------------------------------------------------------- */
+
+/* A slab refuses to be freed or resized (counted, reported): then unmark it for real. */
+static bool slab_released(struct model *m, size_t i, enum model_route route, size_t size)
+{
+    if (!refused_as_expected(m, m->live[i].ptr, HEAP_SLAB_MEMORY, route, (uint32_t)size))
+        return false;
+    enum heap_status status = heap_mark_slab(m->live[i].ptr, 0);
+    if (status != HEAP_OK)
+        return fail(m, "heap_mark_slab(%p, 0) of a slab said \"%s\"", (void *)m->live[i].ptr,
+                    heap_status_name(status));
+    m->live[i].slab = false;
+    m->live[i].usable = ksize(m->live[i].ptr);
+    return true;
+}
+
+/* heap_slab_of any byte of b: b's start while it is a slab, else 0. */
+static bool slab_of_agrees(struct model *m, const struct model_block *b, uint32_t choice)
+{
+    size_t span = b->block_bytes - (is_page(b->ptr) ? 0 : HEAP_HEADER_BYTES);
+    const unsigned char *at = b->ptr + choice % span;
+    uintptr_t want = b->slab ? (uintptr_t)b->ptr : 0;
+
+    if (heap_slab_of(at) == want)
+        return true;
+    return fail(m, "heap_slab_of(%p) is %#lx, not %#lx", (const void *)at,
+                (unsigned long)heap_slab_of(at), (unsigned long)want);
+}
+
+/* What heap_mark_slab(ptr, slab) must answer for block b, ptr its start or a later page. */
+static enum heap_status mark_expected(const struct model_block *b, const unsigned char *ptr,
+                                      bool slab)
+{
+    if (!is_page(b->ptr))
+        return HEAP_INVALID_POINTER;
+    if (ptr != b->ptr)
+        return slab && b->slab ? HEAP_SLAB_MEMORY : HEAP_INSIDE_BLOCK;
+    if (slab)
+        return b->slab ? HEAP_SLAB_MEMORY : HEAP_OK;
+    return b->slab ? HEAP_OK : HEAP_INVALID_POINTER;
+}
+
+bool model_mark_slab(struct model *m, size_t index, bool slab, uint32_t choice)
+{
+    struct heap_stats before;
+
+    if (failed(m) || m->live_count == 0)
+        return !failed(m);
+    m->operations++;
+    struct model_block *b = &m->live[index % m->live_count];
+    size_t pages = b->block_bytes / PAGE;
+    bool later = is_page(b->ptr) && pages > 1 && (choice & 1);     /* a later page of the run */
+    unsigned char *ptr = later ? b->ptr + PAGE * (1 + choice / 2 % (pages - 1)) : b->ptr;
+    enum heap_status want = mark_expected(b, ptr, slab);
+    heap_get_stats(&before);
+    enum heap_status got = heap_mark_slab(ptr, slab);
+    if (got != want)
+        return fail(m, "heap_mark_slab(%p, %d) said \"%s\", not \"%s\"", (void *)ptr, slab,
+                    heap_status_name(got), heap_status_name(want));
+    if (got == HEAP_OK) {
+        b->slab = slab;
+        b->usable = slab ? 0 : ksize(b->ptr);
+    }
+    return stats_unchanged(m, &before) && slab_of_agrees(m, b, choice >> 8) && stats_agree(m);
 }
 
 /* ---- whole-heap checks, start and finish ---------------------------------------- */
@@ -622,8 +831,8 @@ static bool blocks_disjoint(struct model *m)
     bool ok = true;
 
     for (size_t i = 0; i < m->live_count; i++) {
-        uintptr_t a = (uintptr_t)m->live[i].ptr;
-        spans[i] = (struct span){a - HEAP_HEADER_BYTES, a + ksize(m->live[i].ptr)};
+        uintptr_t start = block_start(m->live[i].ptr);
+        spans[i] = (struct span){start, start + m->live[i].block_bytes};
     }
     qsort(spans, m->live_count, sizeof *spans, span_order);
     for (size_t i = 1; ok && i < m->live_count; i++)
@@ -634,18 +843,42 @@ static bool blocks_disjoint(struct model *m)
     return ok;
 }
 
-bool model_check(struct model *m)
+/* Each live block's ksize and heap_slab_of as the model has it: a slab's 0 and its start. */
+static bool slabs_agree(struct model *m)
 {
-    return !failed(m) && heap_check_passes(m) && blocks_disjoint(m) && stats_agree(m);
+    for (size_t i = 0; i < m->live_count; i++) {
+        const struct model_block *b = &m->live[i];
+        if (ksize(b->ptr) != b->usable)
+            return fail(m, "ksize(%p) is %zu, not %zu", (void *)b->ptr, ksize(b->ptr), b->usable);
+        if (!slab_of_agrees(m, b, (uint32_t)b->tag * 2654435761u))
+            return false;
+    }
+    return true;
 }
 
-/* Every free list as long as at model_start: all merged back, nothing leaked. */
+bool model_check(struct model *m)
+{
+    return !failed(m) && heap_check_passes(m) && blocks_disjoint(m) && slabs_agree(m)
+        && stats_agree(m);
+}
+
+/*
+ * Every free list as long as at model_start: all merged back, nothing
+ * leaked. Each split made one block more and each merge one fewer, so
+ * splits - merges is back where it started too.
+ */
 static bool free_lists_as_at_start(struct model *m)
 {
+    struct heap_stats now;
+
     for (unsigned scale = 0; scale <= HEAP_MAX_SCALE; scale++)
         if (heap_free_count(scale) != m->start_free_count[scale])
             return fail(m, "with everything freed scale %u has %zu free blocks, not %zu", scale,
                         heap_free_count(scale), m->start_free_count[scale]);
+    heap_get_stats(&now);
+    if (now.splits - now.merges != m->expected.splits - m->expected.merges)
+        return fail(m, "with everything freed, %zu splits and %zu merges do not balance",
+                    now.splits, now.merges);
     return true;
 }
 
@@ -663,6 +896,7 @@ void model_start(struct model *m, size_t capacity)
     m->live_capacity = capacity;
     m->next_tag = 1;
     m->check_after_bad_free = true;
+    m->dense_bytes = SIZE_MAX;
     heap_get_stats(&m->expected);
     m->block_bytes = m->expected.allocated_bytes;
     for (unsigned scale = 0; scale <= HEAP_MAX_SCALE; scale++)

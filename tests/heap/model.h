@@ -3,7 +3,8 @@
  * (differential.c: random operations) and the fuzzer (fuzz.c: operations
  * decoded from bytes). Each model_* call runs one operation on the real heap,
  * predicts what must happen, and checks it: pointers, contents, statistics,
- * refusals. It knows the heap only through memory/heap.h.
+ * refusals, for small blocks and page blocks (slabs too). It knows the heap
+ * only through memory/heap.h.
  */
 #ifndef SHOMPOS_TESTS_HEAP_MODEL_H
 #define SHOMPOS_TESTS_HEAP_MODEL_H
@@ -20,19 +21,24 @@
 struct model_block {
     unsigned char *ptr;
     size_t size;            /* bytes asked for */
-    size_t block_bytes;     /* ksize + header, when it was handed out */
+    size_t usable;          /* ksize, when it was handed out (0 while it is a slab) */
+    size_t block_bytes;     /* the bytes it keeps: a small block's 2^scale, a page block's pages */
     uint64_t tag;
+    bool slab;              /* marked with heap_mark_slab */
 };
 
 /* How a pointer is handed back: heap_free, kfree, or krealloc(ptr, size). */
 enum model_route { MODEL_BY_HEAP_FREE, MODEL_BY_KFREE, MODEL_BY_KREALLOC, MODEL_ROUTES };
 
-/* The kinds of bad free, with the status heap_free must answer. */
+/*
+ * The kinds of bad free, with the status heap_free must answer (for a small
+ * block; a page block's are HEAP_INSIDE_BLOCK, a slab's HEAP_SLAB_MEMORY).
+ */
 enum model_bad_free {
     MODEL_FREE_TWICE,       /* a pointer freed a moment ago: HEAP_DOUBLE_FREE */
     MODEL_FREE_INTERIOR,    /* a pointer into a live block's contents: HEAP_INVALID_POINTER */
     MODEL_FREE_MISALIGNED,  /* a live pointer moved by 1 to 8 bytes: HEAP_INVALID_POINTER */
-    MODEL_FREE_OUTSIDE,     /* a pointer outside every region: HEAP_INVALID_POINTER */
+    MODEL_FREE_OUTSIDE,     /* a pointer outside every region's blocks: HEAP_INVALID_POINTER */
     MODEL_FREE_DAMAGED,     /* a live block whose header was damaged (then repaired) */
     MODEL_BAD_FREES
 };
@@ -49,6 +55,10 @@ struct model {
     size_t refusals_heard;              /* calls the refusal handler must have had */
     unsigned long operations, bad_frees;
     bool check_after_bad_free;          /* run heap_check after every bad free (default) */
+    size_t dense_bytes;                 /* the pattern fills every word of a block's first
+                                           dense_bytes, then one word in 64 (SIZE_MAX: all,
+                                           the default); only page blocks are large enough to
+                                           care, and the heap never reads their payload */
     char failure[320];                  /* the first failure; empty while all is well */
 };
 
@@ -75,6 +85,13 @@ bool model_free_null(struct model *m, enum model_route route);  /* nothing happe
 /* A bad free of this kind; choice picks the block, offset and variant. */
 bool model_bad_free(struct model *m, enum model_bad_free kind, uint32_t choice,
                     enum model_route route);
+
+/*
+ * heap_mark_slab on a live block (index modulo their number): marking when
+ * slab, else unmarking; choice picks the block's first page or a later one,
+ * and a heap_slab_of probe. Small blocks and wrong pages must be refused.
+ */
+bool model_mark_slab(struct model *m, size_t index, bool slab, uint32_t choice);
 
 /* heap_check, live blocks pairwise disjoint, every statistic as predicted. */
 bool model_check(struct model *m);

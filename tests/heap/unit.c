@@ -1,7 +1,7 @@
 /*
  * unit.c - host unit tests of src/memory/heap.c: regions, kmalloc, kfree and
- * its refusals, kcalloc, krealloc, ksize. The tests of heap_check, the
- * statistics and the walk are in unit_check.c. Built with AddressSanitizer:
+ * its refusals, kcalloc, krealloc, ksize. Page blocks and slabs have theirs
+ * in unit_pages.c, heap_check, the statistics and the walk in unit_check.c. Built with AddressSanitizer:
  * bytes the heap must never read are poisoned (forbid), so a stray read fails.
  * Prints each failure as file:line, then "N passed, N failed".
  */
@@ -37,13 +37,55 @@ void check_violation(const char *file, int line, const char *what, uintptr_t add
 
 size_t block_bytes(unsigned scale) { return (size_t)1 << scale; }
 
-uintptr_t block_of(const void *p) { return (uintptr_t)p - HEAP_HEADER_BYTES; }
+uintptr_t block_of(const void *p)
+{
+    uintptr_t a = (uintptr_t)p;
+
+    return a % PAGE == 0 ? a : a - HEAP_HEADER_BYTES;
+}
 
 struct block_header *header_of(uintptr_t block) { return (struct block_header *)block; }
+
+struct block_header *entry_of(uintptr_t a) { return heap_frame_entry(a); }
 
 struct list_header *link_of(uintptr_t b) { return (struct list_header *)(b + HEAP_HEADER_BYTES); }
 
 size_t add_region(size_t offset, size_t length) { return heap_add_region(arena + offset, length); }
+
+/* The table's own bytes: 8 for each frame the span touches, rounded up to a smallest block. */
+static size_t table_entry_bytes(size_t offset, size_t length)
+{
+    size_t min = block_bytes(heap_min_scale());
+    size_t frames = (offset + length - 1) / PAGE - offset / PAGE + 1;
+
+    return (frames * sizeof(struct block_header) + min - 1) / min * min;
+}
+
+size_t frame_table_bytes(size_t offset, size_t length)
+{
+    size_t end = offset + length, bytes = table_entry_bytes(offset, length);
+    size_t first_whole = (offset + PAGE - 1) / PAGE, table = (end - bytes) / PAGE * PAGE;
+
+    if (end / PAGE <= first_whole)
+        return 0;                       /* no whole frame: no table */
+    return table > offset ? end - table : bytes;
+}
+
+/* The table grows with the span it covers: find the size that covers itself. */
+size_t table_after(size_t offset, size_t length)
+{
+    size_t table = 0;
+
+    while (table_entry_bytes(offset, length + table) != table)
+        table = table_entry_bytes(offset, length + table);
+    return table;
+}
+
+size_t add_blocks(size_t offset, size_t length)
+{
+    CHECK((offset + length) % PAGE == 0);       /* else the blocks would end at a frame below */
+    return add_region(offset, length + table_after(offset, length));
+}
 
 void forbid(size_t offset, size_t length) { ASAN_POISON_MEMORY_REGION(arena + offset, length); }
 
@@ -57,13 +99,7 @@ uintptr_t first_free(unsigned scale)
     return block;
 }
 
-/* What the refusal handler heard. */
-static struct {
-    int calls;
-    const void *ptr;
-    enum heap_status why;
-    const void *caller;
-} refusal;
+struct refusal_record refusal;
 
 static void record_refusal(const void *ptr, enum heap_status why, const void *caller)
 {
@@ -73,18 +109,7 @@ static void record_refusal(const void *ptr, enum heap_status why, const void *ca
     refusal.caller = caller;
 }
 
-/*
- * Everything a refused free must leave alone: every byte of every region,
- * the statistics (but refused_frees) and the free lists.
- */
-struct snapshot {
-    unsigned char *bytes;
-    struct heap_stats stats;
-    size_t counts[HEAP_MAX_SCALE + 1];
-    uintptr_t firsts[HEAP_MAX_SCALE + 1];
-};
-
-static void snapshot_take(struct snapshot *s)
+void snapshot_take(struct snapshot *s)
 {
     uintptr_t start, end;
 
@@ -98,8 +123,7 @@ static void snapshot_take(struct snapshot *s)
     }
 }
 
-/* Is the heap as s found it, but for refused frees more refusals? */
-static int snapshot_unchanged(struct snapshot *s, size_t refused)
+int snapshot_unchanged(struct snapshot *s, size_t refused)
 {
     uintptr_t start, end;
     struct heap_stats now;
@@ -117,12 +141,7 @@ static int snapshot_unchanged(struct snapshot *s, size_t refused)
     return same;
 }
 
-/*
- * kfree(ptr) must be refused with status `why`: the handler hears the
- * pointer, the status and a caller, and the heap does not change at all.
- */
-#define CHECK_KFREE_REFUSED(ptr, why) check_kfree_refused(__FILE__, __LINE__, ptr, why)
-static void check_kfree_refused(const char *file, int line, void *ptr, enum heap_status why)
+void check_kfree_refused(const char *file, int line, void *ptr, enum heap_status why)
 {
     struct snapshot before;
     int calls = refusal.calls;
@@ -136,13 +155,13 @@ static void check_kfree_refused(const char *file, int line, void *ptr, enum heap
     CHECK_AT(file, line, snapshot_unchanged(&before, 1));
 }
 
-static void fill(void *p, size_t n, unsigned char seed)
+void fill(void *p, size_t n, unsigned char seed)
 {
     for (size_t i = 0; i < n; i++)
         ((unsigned char *)p)[i] = (unsigned char)(seed + i * 7);
 }
 
-static int filled(const void *p, size_t n, unsigned char seed)
+int filled(const void *p, size_t n, unsigned char seed)
 {
     for (size_t i = 0; i < n; i++)
         if (((const unsigned char *)p)[i] != (unsigned char)(seed + i * 7))
@@ -150,7 +169,7 @@ static int filled(const void *p, size_t n, unsigned char seed)
     return 1;
 }
 
-static struct heap_stats stats_now(void)
+struct heap_stats stats_now(void)
 {
     struct heap_stats s;
 
@@ -159,19 +178,6 @@ static struct heap_stats stats_now(void)
 }
 
 /* ---- regions ------------------------------------------------------------------- */
-
-static void a_power_of_two_region_becomes_one_free_block(void)
-{
-    uintptr_t start = 0, end = 0;
-
-    CHECK_EQ(add_region(0, block_bytes(16)), block_bytes(16));
-    CHECK_EQ(heap_free_count(16), 1);
-    CHECK_EQ(first_free(16), (uintptr_t)arena);
-    CHECK(heap_region(0, &start, &end));
-    CHECK_EQ(start, (uintptr_t)arena);
-    CHECK_EQ(end, (uintptr_t)arena + block_bytes(16));
-    CHECK(!heap_region(1, &start, &end));
-}
 
 struct walk_log {
     size_t n;
@@ -192,21 +198,101 @@ static void walk_record(uintptr_t block, unsigned scale, int allocated, void *co
     log->n++;
 }
 
+
+static void a_power_of_two_of_blocks_becomes_one_free_block(void)
+{
+    uintptr_t start = 0, end = 0;
+    size_t table = table_after(0, block_bytes(16));
+
+    CHECK_EQ(add_blocks(0, block_bytes(16)), block_bytes(16));
+    CHECK_EQ(heap_free_count(16), 1);
+    CHECK_EQ(first_free(16), (uintptr_t)arena);
+    CHECK(heap_region(0, &start, &end));
+    CHECK_EQ(start, (uintptr_t)arena);
+    CHECK_EQ(end, (uintptr_t)arena + block_bytes(16) + table);     /* the table included */
+    CHECK_EQ(stats_now().managed_bytes, block_bytes(16));
+    CHECK_EQ(stats_now().frame_table_bytes, table);
+    CHECK(!heap_region(1, &start, &end));
+}
+
+/* 64 KiB touch 16 frames: 16 entries of 8 bytes, starting the top frame; the blocks end below. */
+static void a_region_keeps_its_frame_table_in_its_top_frame(void)
+{
+    uintptr_t start = 0, end = 0, table = (uintptr_t)arena + block_bytes(16) - PAGE;
+    struct walk_log log = {0};
+
+    CHECK_EQ(frame_table_bytes(0, block_bytes(16)), PAGE);
+    CHECK_EQ(add_region(0, block_bytes(16)), block_bytes(16) - PAGE);
+    CHECK(heap_region(0, &start, &end));
+    CHECK_EQ(end - start, block_bytes(16));
+    CHECK_EQ(stats_now().frame_table_bytes, PAGE);
+    heap_walk(walk_record, &log);
+    CHECK_EQ(log.n, 4);                             /* 32K, 16K, 8K, 4K */
+    CHECK_EQ(log.block[3] + block_bytes(log.scale[3]), table);
+    CHECK(entry_of(table) == NULL);                 /* the table is no block */
+    CHECK(entry_of(table - 1) == (struct block_header *)table + 14);
+    CHECK_EQ(entry_of(table - 1)->state, HEAP_BLOCK_FREE);         /* the 4K block's header */
+    CHECK_EQ(entry_of(table - 1)->scale, 12);
+    CHECK_EQ(entry_of((uintptr_t)arena + PAGE)->state, HEAP_FRAME_NONE);  /* inside the 32K block */
+    CHECK(heap_check() == 0);
+}
+
+/* No frame boundary leaves room for the table of one page: it ends the region, small blocks below. */
+static void a_region_of_one_page_keeps_its_frame_table_at_the_top(void)
+{
+    size_t min = block_bytes(heap_min_scale());
+
+    CHECK_EQ(add_region(0, PAGE), PAGE - min);
+    CHECK_EQ(stats_now().frame_table_bytes, min);
+    CHECK_EQ(entry_of((uintptr_t)arena)->state, HEAP_FRAME_SMALL);
+    CHECK_EQ(heap_free_count(11), 1);
+    CHECK(kmalloc(PAGE) == NULL);
+    CHECK(kmalloc(1) != NULL);
+    CHECK(heap_check() == 0);
+}
+
+/* 1/512 of a region, and under 4 KiB more to start it on a frame. */
+static void the_frame_table_costs_8_bytes_a_frame(void)
+{
+    size_t mib = (size_t)1 << 20;
+
+    CHECK_EQ(add_region(0, 4 * mib), 4 * mib - 4 * mib / 512);      /* 1024 frames: 8 KiB */
+    CHECK_EQ(stats_now().frame_table_bytes, 4 * mib / 512);
+    CHECK_EQ(add_region(4 * mib, mib + PAGE), mib);         /* 257 entries: a frame of their own */
+    CHECK_EQ(stats_now().frame_table_bytes, 4 * mib / 512 + PAGE);
+    CHECK(heap_check() == 0);
+}
+
+static void a_region_without_a_whole_frame_has_no_frame_table(void)
+{
+    size_t min = block_bytes(heap_min_scale());
+
+    CHECK_EQ(add_region(min, PAGE - 2 * min), PAGE - 2 * min);     /* inside one frame */
+    CHECK_EQ(add_region(PAGE + 0x800, PAGE), PAGE);                /* across two, neither whole */
+    CHECK_EQ(stats_now().frame_table_bytes, 0);
+    CHECK(entry_of((uintptr_t)arena + min) == NULL);
+    void *p = kmalloc(heap_scale_payload(11));
+    CHECK(p != NULL && (uintptr_t)p % PAGE != 0);
+    CHECK(kmalloc(PAGE) == NULL);           /* no page block can exist */
+    kfree(p);
+    CHECK(heap_check() == 0);
+}
+
 static void a_region_is_carved_into_the_largest_naturally_aligned_blocks(void)
 {
-    /* [0x20, 0x2020) from a start 7 bytes early and an end 7 bytes late. */
-    static const unsigned scales[] = {5, 6, 7, 8, 9, 10, 11, 12, 5};
+    /* [0x1020, 0x1fe0) from a start 7 bytes early and an end 7 bytes late: no frame, no table. */
+    static const unsigned scales[] = {5, 6, 7, 8, 9, 10, 10, 9, 8, 7, 6, 5};
     struct walk_log log = {0};
     uintptr_t base = (uintptr_t)arena, start, end;
 
     CHECK(heap_min_scale() <= 5);
-    CHECK_EQ(add_region(0x20 - 7, 0x2000 + 14), 0x2000);
+    CHECK_EQ(add_region(0x1020 - 7, 0xfc0 + 14), 0xfc0);
     CHECK(heap_region(0, &start, &end));
-    CHECK_EQ(start, base + 0x20);
-    CHECK_EQ(end, base + 0x2020);
+    CHECK_EQ(start, base + 0x1020);
+    CHECK_EQ(end, base + 0x1fe0);
     heap_walk(walk_record, &log);
     CHECK_EQ(log.n, sizeof(scales) / sizeof(scales[0]));
-    for (size_t i = 0, at = 0x20; i < log.n && i < 9; at += block_bytes(scales[i]), i++) {
+    for (size_t i = 0, at = 0x1020; i < log.n && i < 12; at += block_bytes(scales[i]), i++) {
         CHECK_EQ(log.block[i], base + at);
         CHECK_EQ(log.scale[i], scales[i]);
         CHECK(!log.allocated[i]);
@@ -227,19 +313,22 @@ static void a_region_too_small_for_one_block_is_refused(void)
     CHECK_EQ(add_region(1, 2 * min - 1), min);   /* exactly one aligned block fits */
 }
 
+/* A region's span, frame table included, is what overlaps. */
 static void an_overlapping_region_is_refused(void)
 {
-    size_t k64 = (size_t)64 << 10;
+    size_t k64 = (size_t)64 << 10, blocks = k64 - frame_table_bytes(k64, k64);
 
-    CHECK_EQ(add_region(k64, k64), k64);
+    CHECK_EQ(add_region(k64, k64), blocks);
     CHECK_EQ(add_region(k64 + k64 / 2, k64), 0);    /* overlaps its end */
+    CHECK_EQ(add_region(2 * k64 - 64, k64), 0);     /* overlaps its frame table */
     CHECK_EQ(add_region(k64 / 2, k64), 0);          /* overlaps its start */
     CHECK_EQ(add_region(k64, k64), 0);              /* the same again */
     CHECK_EQ(add_region(0, 4 * k64), 0);            /* contains it */
-    CHECK_EQ(add_region(2 * k64, k64), k64);        /* touches its end: fine */
-    CHECK_EQ(add_region(0, k64), k64);              /* touches its start: fine */
+    CHECK_EQ(add_region(2 * k64, k64), blocks);     /* touches its end: fine */
+    CHECK_EQ(add_region(0, k64), blocks);           /* touches its start: fine */
     CHECK_EQ(stats_now().regions, 3);
-    CHECK_EQ(stats_now().managed_bytes, 3 * k64);
+    CHECK_EQ(stats_now().managed_bytes, 3 * blocks);
+    CHECK_EQ(stats_now().managed_bytes + stats_now().frame_table_bytes, 3 * k64);
     CHECK(heap_check() == 0);
 }
 
@@ -260,9 +349,9 @@ static void regions_added_in_any_order_are_kept_in_address_order(void)
     uintptr_t start, end, last_end = 0;
     struct walk_log log = {0};
 
-    CHECK_EQ(add_region(8 * k, k), k);
-    CHECK_EQ(add_region(0, k), k);
-    CHECK_EQ(add_region(4 * k, k), k);
+    CHECK_EQ(add_blocks(8 * k, k), k);
+    CHECK_EQ(add_blocks(0, k), k);
+    CHECK_EQ(add_blocks(4 * k, k), k);
     for (unsigned i = 0; heap_region(i, &start, &end); i++) {
         CHECK_EQ(start, (uintptr_t)arena + 4 * k * i);
         CHECK(start >= last_end);
@@ -295,7 +384,7 @@ static void a_smallest_allocation_leaves_one_free_block_at_each_smaller_scale(vo
     unsigned m = heap_min_scale(), k = 16;
     uintptr_t base = (uintptr_t)arena;
 
-    add_region(0, block_bytes(k));
+    add_blocks(0, block_bytes(k));
     void *p = kmalloc(1);
     CHECK_EQ((uintptr_t)p, base + HEAP_HEADER_BYTES);
     CHECK_EQ(heap_block_scale(p), m);
@@ -311,7 +400,7 @@ static void freeing_the_smallest_allocation_merges_back_to_the_region_block(void
 {
     unsigned m = heap_min_scale(), k = 16;
 
-    add_region(0, block_bytes(k));
+    add_blocks(0, block_bytes(k));
     kfree(kmalloc(1));
     for (unsigned s = 0; s <= HEAP_MAX_SCALE; s++)
         CHECK_EQ(heap_free_count(s), s == k);
@@ -343,18 +432,33 @@ static void buddies_merge_whatever_order_they_are_freed_in(void)
 
 static void blocks_in_neighbouring_regions_never_merge(void)
 {
-    size_t half = block_bytes(14);      /* two regions that are buddies by address */
+    size_t half = block_bytes(11);      /* two regions that are buddies by address (no tables) */
 
     CHECK_EQ(add_region(0, half), half);
     CHECK_EQ(add_region(half, half), half);
-    void *a = kmalloc(heap_scale_payload(14));
-    void *b = kmalloc(heap_scale_payload(14));
+    void *a = kmalloc(heap_scale_payload(11));
+    void *b = kmalloc(heap_scale_payload(11));
     CHECK(a != NULL && b != NULL);
     kfree(a);
     kfree(b);
-    CHECK_EQ(heap_free_count(14), 2);
-    CHECK_EQ(heap_free_count(15), 0);
+    CHECK_EQ(heap_free_count(11), 2);
+    CHECK_EQ(heap_free_count(12), 0);
     CHECK_EQ(stats_now().merges, 0);
+    CHECK(heap_check() == 0);
+}
+
+/* Its buddy lies in the region below, whose blocks and table it must not read as its own. */
+static void a_page_block_never_merges_into_the_region_below(void)
+{
+    size_t k16 = block_bytes(14);
+
+    add_region(0, k16);                         /* blocks [0, 16K - its table) */
+    CHECK_EQ(add_blocks(k16, k16), k16);        /* one 16K block, buddy of [0, 16K) */
+    void *p = kmalloc(k16);
+    CHECK_EQ((uintptr_t)p, (uintptr_t)arena + k16);
+    kfree(p);
+    CHECK_EQ(stats_now().merges, 0);
+    CHECK_EQ(heap_free_count(14), 1);
     CHECK(heap_check() == 0);
 }
 
@@ -363,14 +467,16 @@ static void a_buddy_in_a_hole_between_regions_is_never_read(void)
     unsigned m = heap_min_scale();
     size_t k16 = block_bytes(14);
 
-    add_region(0, k16);                 /* its block's buddy [16K, 32K) is a hole */
-    add_region(2 * k16, 2 * k16);
-    forbid(k16, k16);
+    size_t table = table_after(0, k16);
+
+    add_blocks(0, k16);                 /* its block's buddy [16K, 32K) is a hole but the table */
+    add_blocks(2 * k16, 2 * k16);
+    forbid(k16 + table, k16 - table);
     kfree(kmalloc(1));
     void *p = kmalloc(heap_scale_payload(14));
     CHECK_EQ(block_of(p), (uintptr_t)arena);
     kfree(p);
-    allow(k16, k16);
+    allow(k16 + table, k16 - table);
     CHECK_EQ(stats_now().merges, 14 - m);
     CHECK_EQ(heap_free_count(14), 1);
     CHECK_EQ(heap_free_count(15), 1);
@@ -382,7 +488,7 @@ static void a_buddy_before_the_region_start_is_never_read(void)
     size_t k16 = block_bytes(14);
 
     /* [16K, 64K): a 16K block whose buddy [0, 16K) lies before the region, then a 32K block. */
-    CHECK_EQ(add_region(k16, 3 * k16), 3 * k16);
+    CHECK_EQ(add_blocks(k16, 3 * k16), 3 * k16);
     forbid(0, k16);
     void *p = kmalloc(heap_scale_payload(14));
     CHECK_EQ(block_of(p), (uintptr_t)arena + k16);
@@ -398,12 +504,14 @@ static void a_buddy_past_the_region_end_is_never_read(void)
     size_t k16 = block_bytes(14);
 
     /* [0, 48K): a 32K block, then a 16K block whose buddy [48K, 64K) lies past the end. */
-    CHECK_EQ(add_region(0, 3 * k16), 3 * k16);
-    forbid(3 * k16, k16);
+    size_t table = table_after(0, 3 * k16);
+
+    CHECK_EQ(add_blocks(0, 3 * k16), 3 * k16);
+    forbid(3 * k16 + table, k16 - table);
     void *p = kmalloc(heap_scale_payload(14));
     CHECK_EQ(block_of(p), (uintptr_t)arena + 2 * k16);
     kfree(p);
-    allow(3 * k16, k16);
+    allow(3 * k16 + table, k16 - table);
     CHECK_EQ(stats_now().merges, 0);
     CHECK_EQ(heap_free_count(14), 1);
     CHECK_EQ(heap_free_count(15), 1);
@@ -414,9 +522,9 @@ static void a_buddy_past_the_region_end_is_never_read(void)
 static void kmalloc_refuses_zero_and_impossible_sizes(void)
 {
     static const size_t sizes[] = {0, SIZE_MAX, SIZE_MAX - HEAP_HEADER_BYTES + 1, SIZE_MAX / 2 + 1,
-                                   HEAP_MAX_REQUEST + 1, ((size_t)1 << 16) - HEAP_HEADER_BYTES + 1};
+                                   HEAP_MAX_REQUEST + 1, ((size_t)1 << 16) + 1};
 
-    add_region(0, block_bytes(16));
+    add_blocks(0, block_bytes(16));
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
         CHECK(kmalloc(sizes[i]) == NULL);
     CHECK_EQ(stats_now().failed_allocations, sizeof(sizes) / sizeof(sizes[0]));
@@ -427,16 +535,18 @@ static void kmalloc_refuses_zero_and_impossible_sizes(void)
 
 static void kmalloc_fills_a_whole_region_block(void)
 {
-    add_region(0, block_bytes(16));
+    add_blocks(0, block_bytes(16));
     void *p = kmalloc(heap_scale_payload(16));
-    CHECK_EQ((uintptr_t)p, (uintptr_t)arena + HEAP_HEADER_BYTES);
+    CHECK_EQ(heap_scale_payload(16), block_bytes(16));     /* a page block: all of it usable */
+    CHECK_EQ((uintptr_t)p, (uintptr_t)arena);
     CHECK_EQ(stats_now().free_bytes, 0);
     CHECK(kmalloc(1) == NULL);
 }
 
-static void kmalloc_picks_the_smallest_scale_that_holds_header_and_size(void)
+/* The header counts below a page; a page block has none in band. */
+static void kmalloc_picks_the_smallest_scale_that_holds_the_request(void)
 {
-    add_region(0, block_bytes(16));
+    add_blocks(0, block_bytes(16));
     for (unsigned s = heap_min_scale(); s < 16; s++) {
         void *p = kmalloc(heap_scale_payload(s));
         CHECK_EQ(heap_block_scale(p), s);
@@ -452,7 +562,7 @@ static void kmalloc_takes_a_free_block_of_the_right_scale_before_splitting(void)
 {
     unsigned m = heap_min_scale();
 
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     kmalloc(1);
     size_t splits = stats_now().splits;
     void *p = kmalloc(heap_scale_payload(m + 1));
@@ -473,6 +583,7 @@ static void every_pointer_is_aligned_and_no_two_blocks_overlap(void)
         p[n] = kmalloc(size % 3000 + 1);
         CHECK(p[n] != NULL);
         CHECK_EQ((uintptr_t)p[n] % HEAP_ALIGNMENT, 0);
+        CHECK_EQ((uintptr_t)p[n] % PAGE == 0, size % 3000 + 1 > heap_scale_payload(11));
         CHECK(ksize(p[n]) >= size % 3000 + 1);
         fill(p[n], ksize(p[n]), (unsigned char)n);
     }
@@ -537,7 +648,7 @@ static void kfree_of_null_does_nothing(void)
 {
     struct snapshot before;
 
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     kmalloc(10);
     snapshot_take(&before);
     kfree(NULL);
@@ -548,7 +659,7 @@ static void kfree_of_null_does_nothing(void)
 
 static void kfree_rejects_double_free(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     void *p = kmalloc(100);
     void *q = kmalloc(100);
     kfree(p);
@@ -562,7 +673,7 @@ static void kfree_rejects_double_free(void)
 
 static void kfree_rejects_a_freed_upper_half_that_has_merged(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     void *lower = kmalloc(1);
     void *upper = kmalloc(1);
     CHECK_EQ(block_of(upper), block_of(lower) + block_bytes(heap_min_scale()));
@@ -574,7 +685,7 @@ static void kfree_rejects_a_freed_upper_half_that_has_merged(void)
 
 static void kfree_rejects_a_free_block_that_was_never_allocated(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     kmalloc(1);
     CHECK_KFREE_REFUSED((void *)(first_free(11) + HEAP_HEADER_BYTES), HEAP_DOUBLE_FREE);
 }
@@ -583,7 +694,7 @@ static void kfree_rejects_a_pointer_inside_a_block(void)
 {
     size_t min = block_bytes(heap_min_scale());
 
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     unsigned char *p = kmalloc(300);
     CHECK_KFREE_REFUSED(p + min, HEAP_INVALID_POINTER);     /* aligned like a block: no header */
     CHECK_KFREE_REFUSED(p + 2 * min, HEAP_INVALID_POINTER);
@@ -598,14 +709,17 @@ static void kfree_rejects_a_pointer_outside_the_heap(void)
     size_t k = block_bytes(12);
     int local = 0;
 
-    add_region(k, k);
-    add_region(4 * k, k);
+    add_blocks(k, k);
+    kmalloc(1);                                         /* the first region's page is small blocks */
+    add_blocks(4 * k, k);
     CHECK_KFREE_REFUSED(&local, HEAP_INVALID_POINTER);
     CHECK_KFREE_REFUSED(arena + HEAP_HEADER_BYTES, HEAP_INVALID_POINTER);         /* before the first */
-    CHECK_KFREE_REFUSED(arena + 2 * k + HEAP_HEADER_BYTES, HEAP_INVALID_POINTER); /* just past its end */
+    CHECK_KFREE_REFUSED(arena + 2 * k + HEAP_HEADER_BYTES, HEAP_INVALID_POINTER); /* its table */
+    CHECK_KFREE_REFUSED(arena + 2 * k, HEAP_INVALID_POINTER);                     /* its table */
     CHECK_KFREE_REFUSED(arena + 3 * k + HEAP_HEADER_BYTES, HEAP_INVALID_POINTER); /* in the hole */
-    CHECK_KFREE_REFUSED(arena + 5 * k + HEAP_HEADER_BYTES, HEAP_INVALID_POINTER); /* past the last */
-    CHECK_KFREE_REFUSED(arena + k, HEAP_INVALID_POINTER);   /* a region start: no header before */
+    CHECK_KFREE_REFUSED(arena + 6 * k + HEAP_HEADER_BYTES, HEAP_INVALID_POINTER); /* past the last */
+    CHECK_KFREE_REFUSED(arena + k + 4, HEAP_INVALID_POINTER);   /* its header would be before the region */
+    CHECK_KFREE_REFUSED(arena + k, HEAP_NOT_HANDED_OUT);        /* a page carved into small blocks */
     CHECK_KFREE_REFUSED((void *)HEAP_HEADER_BYTES, HEAP_INVALID_POINTER);
     CHECK_KFREE_REFUSED((void *)1, HEAP_INVALID_POINTER);
     CHECK_KFREE_REFUSED((void *)UINTPTR_MAX, HEAP_INVALID_POINTER);
@@ -613,7 +727,7 @@ static void kfree_rejects_a_pointer_outside_the_heap(void)
 
 static void kfree_rejects_a_misaligned_pointer(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     kmalloc(1);
     unsigned char *p = kmalloc(1);      /* the second block: memory lies on both sides */
     CHECK_KFREE_REFUSED(p + 4, HEAP_INVALID_POINTER);
@@ -624,7 +738,7 @@ static void kfree_rejects_a_misaligned_pointer(void)
 
 static void kfree_rejects_a_corrupted_header(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     void *p = kmalloc(100);
     struct block_header *h = header_of(block_of(p)), saved = *h;
 
@@ -637,7 +751,7 @@ static void kfree_rejects_a_corrupted_header(void)
     CHECK_KFREE_REFUSED(p, HEAP_CORRUPTED_HEADER);
     h->scale = 0;
     CHECK_KFREE_REFUSED(p, HEAP_CORRUPTED_HEADER);
-    h->scale = 13;          /* a block bigger than its region */
+    h->scale = 13;          /* a page scale: no small block */
     CHECK_KFREE_REFUSED(p, HEAP_CORRUPTED_HEADER);
     *h = saved;
     h->state = 0x77;        /* no header at all */
@@ -649,7 +763,7 @@ static void kfree_rejects_a_corrupted_header(void)
 
 static void kfree_rejects_a_header_copied_to_another_address(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     void *p = kmalloc(100);
     void *q = kmalloc(100);
     struct block_header saved = *header_of(block_of(q));
@@ -665,7 +779,7 @@ static void kfree_rejects_a_header_copied_to_another_address(void)
 /* The check value mixes in the scale so that no other scale can match it. */
 static void kfree_rejects_a_header_with_any_other_scale(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     void *p = kmalloc(100);
     struct block_header *h = header_of(block_of(p));
     uint8_t scale = h->scale;
@@ -685,7 +799,7 @@ static void kfree_rejects_a_header_copied_to_any_nearby_block(void)
 {
     size_t min = block_bytes(heap_min_scale());
 
-    add_region(0, block_bytes(15));
+    add_blocks(0, block_bytes(15));
     unsigned char *first = kmalloc(1);
     while (kmalloc(1) != NULL)
         ;                               /* fill the heap with smallest blocks */
@@ -700,7 +814,7 @@ static void kfree_rejects_a_header_copied_to_any_nearby_block(void)
 
 static void kfree_reports_to_the_handler_only_when_there_is_one(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     void *p = kmalloc(1);
     kfree(p);
     heap_on_refusal(NULL);
@@ -711,7 +825,7 @@ static void kfree_reports_to_the_handler_only_when_there_is_one(void)
 
 static void heap_free_names_the_refusal_without_calling_the_handler(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     void *p = kmalloc(1);
     CHECK(heap_free(p) == HEAP_OK);
     CHECK(heap_free(p) == HEAP_DOUBLE_FREE);
@@ -725,7 +839,7 @@ static void heap_free_names_the_refusal_without_calling_the_handler(void)
 
 static void kcalloc_returns_zeroed_memory(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     void *p = kmalloc(200);
     memset(p, 0xab, ksize(p));
     kfree(p);
@@ -737,7 +851,7 @@ static void kcalloc_returns_zeroed_memory(void)
 
 static void kcalloc_refuses_a_product_that_overflows(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     CHECK(kcalloc(SIZE_MAX / 2 + 1, 2) == NULL);
     CHECK(kcalloc(2, SIZE_MAX) == NULL);
     CHECK(kcalloc(SIZE_MAX, SIZE_MAX) == NULL);
@@ -749,7 +863,7 @@ static void kcalloc_refuses_a_product_that_overflows(void)
 
 static void krealloc_of_null_acts_as_kmalloc(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     void *p = krealloc(NULL, 100);
     CHECK(p != NULL);
     CHECK(ksize(p) >= 100);
@@ -758,7 +872,7 @@ static void krealloc_of_null_acts_as_kmalloc(void)
 
 static void krealloc_to_zero_frees_the_block(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     void *p = kmalloc(100);
     CHECK(krealloc(p, 0) == NULL);
     CHECK_EQ(stats_now().frees, 1);
@@ -768,7 +882,7 @@ static void krealloc_to_zero_frees_the_block(void)
 
 static void krealloc_within_the_block_keeps_the_pointer(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     void *p = kmalloc(10);
     fill(p, 10, 3);
     CHECK(krealloc(p, heap_scale_payload(heap_min_scale())) == p);
@@ -782,8 +896,8 @@ static void krealloc_shrinking_gives_back_the_upper_halves(void)
 {
     unsigned m = heap_min_scale();
 
-    add_region(0, block_bytes(16));
-    void *p = kmalloc(heap_scale_payload(12));
+    add_blocks(0, block_bytes(16));
+    void *p = kmalloc(heap_scale_payload(11));
     fill(p, 10, 9);
     CHECK(krealloc(p, 10) == p);
     CHECK(filled(p, 10, 9));
@@ -799,14 +913,14 @@ static void krealloc_growing_absorbs_free_upper_buddies(void)
 {
     unsigned m = heap_min_scale();
 
-    add_region(0, block_bytes(16));
+    add_blocks(0, block_bytes(16));
     void *p = kmalloc(1);
     fill(p, heap_scale_payload(m), 5);
-    CHECK(krealloc(p, heap_scale_payload(12)) == p);
+    CHECK(krealloc(p, heap_scale_payload(11)) == p);
     CHECK(filled(p, heap_scale_payload(m), 5));
-    CHECK_EQ(heap_block_scale(p), 12);
-    CHECK_EQ(stats_now().merges, 12 - m);
-    CHECK_EQ(stats_now().allocated_bytes, block_bytes(12));
+    CHECK_EQ(heap_block_scale(p), 11);
+    CHECK_EQ(stats_now().merges, 11 - m);
+    CHECK_EQ(stats_now().allocated_bytes, block_bytes(11));
     CHECK(heap_check() == 0);
 }
 
@@ -814,9 +928,9 @@ static void krealloc_moves_a_block_that_cannot_grow_and_keeps_its_contents(void)
 {
     unsigned m = heap_min_scale();
 
-    add_region(0, block_bytes(12));
-    void *lower = kmalloc(1);
-    void *upper = kmalloc(1);
+    add_blocks(0, block_bytes(12));
+    void *lower = kmalloc(heap_scale_payload(m));
+    void *upper = kmalloc(heap_scale_payload(m));
     fill(lower, heap_scale_payload(m), 1);
     fill(upper, heap_scale_payload(m), 2);
     void *moved = krealloc(lower, 100);        /* its buddy is in use */
@@ -829,9 +943,26 @@ static void krealloc_moves_a_block_that_cannot_grow_and_keeps_its_contents(void)
     CHECK(heap_check() == 0);
 }
 
+/* The bytes past the request are the caller's to lose: a move copies requested bytes only. */
+static void krealloc_copies_only_the_bytes_asked_for(void)
+{
+    memset(arena, 0xee, block_bytes(14));      /* what a fresh block holds before anyone writes */
+    add_blocks(0, block_bytes(14));
+    unsigned char *p = kmalloc(10);
+    kmalloc(1);                                 /* its buddy: p cannot grow in place */
+    fill(p, 10, 7);
+    memset(p + 10, 0x11, ksize(p) - 10);
+    unsigned char *q = krealloc(p, 3000);
+    CHECK(q != p && q != NULL && (uintptr_t)q % PAGE == 0);
+    CHECK(filled(q, 10, 7));
+    for (size_t i = 10; i < ksize(p) + 10 && i < 3000; i++)
+        CHECK_EQ(q[i], 0xee);
+    CHECK(heap_check() == 0);
+}
+
 static void krealloc_failure_keeps_the_old_block(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     void *p = kmalloc(100);
     fill(p, 100, 4);
     size_t usable = ksize(p);
@@ -849,7 +980,7 @@ static void krealloc_refuses_a_pointer_kfree_would_refuse(void)
 {
     struct snapshot before;
 
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     void *p = kmalloc(100);
     kfree(p);
     snapshot_take(&before);
@@ -862,7 +993,7 @@ static void krealloc_refuses_a_pointer_kfree_would_refuse(void)
 
 static void ksize_and_block_scale_describe_live_blocks_only(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     void *p = kmalloc(100);
     unsigned scale = heap_block_scale(p);
     CHECK_EQ(block_bytes(scale) - HEAP_HEADER_BYTES, ksize(p));
@@ -879,7 +1010,11 @@ static void ksize_and_block_scale_describe_live_blocks_only(void)
 /* ---- the run --------------------------------------------------------------------------- */
 
 static const struct test unit_tests[] = {
-    TEST_ENTRY(a_power_of_two_region_becomes_one_free_block),
+    TEST_ENTRY(a_power_of_two_of_blocks_becomes_one_free_block),
+    TEST_ENTRY(a_region_keeps_its_frame_table_in_its_top_frame),
+    TEST_ENTRY(a_region_of_one_page_keeps_its_frame_table_at_the_top),
+    TEST_ENTRY(the_frame_table_costs_8_bytes_a_frame),
+    TEST_ENTRY(a_region_without_a_whole_frame_has_no_frame_table),
     TEST_ENTRY(a_region_is_carved_into_the_largest_naturally_aligned_blocks),
     TEST_ENTRY(a_region_too_small_for_one_block_is_refused),
     TEST_ENTRY(an_overlapping_region_is_refused),
@@ -890,12 +1025,13 @@ static const struct test unit_tests[] = {
     TEST_ENTRY(freeing_the_smallest_allocation_merges_back_to_the_region_block),
     TEST_ENTRY(buddies_merge_whatever_order_they_are_freed_in),
     TEST_ENTRY(blocks_in_neighbouring_regions_never_merge),
+    TEST_ENTRY(a_page_block_never_merges_into_the_region_below),
     TEST_ENTRY(a_buddy_in_a_hole_between_regions_is_never_read),
     TEST_ENTRY(a_buddy_before_the_region_start_is_never_read),
     TEST_ENTRY(a_buddy_past_the_region_end_is_never_read),
     TEST_ENTRY(kmalloc_refuses_zero_and_impossible_sizes),
     TEST_ENTRY(kmalloc_fills_a_whole_region_block),
-    TEST_ENTRY(kmalloc_picks_the_smallest_scale_that_holds_header_and_size),
+    TEST_ENTRY(kmalloc_picks_the_smallest_scale_that_holds_the_request),
     TEST_ENTRY(kmalloc_takes_a_free_block_of_the_right_scale_before_splitting),
     TEST_ENTRY(every_pointer_is_aligned_and_no_two_blocks_overlap),
     TEST_ENTRY(exhausting_the_heap_then_freeing_everything_restores_it),
@@ -921,6 +1057,7 @@ static const struct test unit_tests[] = {
     TEST_ENTRY(krealloc_shrinking_gives_back_the_upper_halves),
     TEST_ENTRY(krealloc_growing_absorbs_free_upper_buddies),
     TEST_ENTRY(krealloc_moves_a_block_that_cannot_grow_and_keeps_its_contents),
+    TEST_ENTRY(krealloc_copies_only_the_bytes_asked_for),
     TEST_ENTRY(krealloc_failure_keeps_the_old_block),
     TEST_ENTRY(krealloc_refuses_a_pointer_kfree_would_refuse),
     TEST_ENTRY(ksize_and_block_scale_describe_live_blocks_only),
@@ -947,6 +1084,7 @@ int main(void)
         return 1;
     }
     check_run(unit_tests, sizeof(unit_tests) / sizeof(unit_tests[0]), test_setup, NULL, &passed, &failed);
+    check_run(page_tests, page_test_count, test_setup, NULL, &passed, &failed);
     check_run(check_tests, check_test_count, test_setup, NULL, &passed, &failed);
     allow(0, ARENA_BYTES);
     free(arena);

@@ -9,14 +9,6 @@
 
 #include "fixtures.h"
 
-static struct heap_stats stats_now(void)
-{
-    struct heap_stats s;
-
-    heap_get_stats(&s);
-    return s;
-}
-
 /* Link node into a circular list just after `at`. */
 static void list_insert_after(struct list_header *at, struct list_header *node)
 {
@@ -51,7 +43,7 @@ static void heap_check_passes_on_an_empty_a_fresh_and_a_busy_heap(void)
 
 static void heap_check_reports_a_corrupted_free_block_header(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     kmalloc(1);
     uintptr_t free_block = first_free(9);
     header_of(free_block)->check ^= 0x100;
@@ -60,7 +52,7 @@ static void heap_check_reports_a_corrupted_free_block_header(void)
 
 static void heap_check_reports_a_corrupted_allocated_block_header(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     kmalloc(1);
     uintptr_t block = block_of(kmalloc(1));
     header_of(block)->scale = 200;
@@ -69,7 +61,7 @@ static void heap_check_reports_a_corrupted_allocated_block_header(void)
 
 static void heap_check_reports_a_free_block_missing_from_its_list(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     kmalloc(1);
     uintptr_t free_block = first_free(10);
     list_unlink(link_of(free_block));
@@ -80,7 +72,7 @@ static void heap_check_reports_free_buddies_left_unmerged(void)
 {
     unsigned m = heap_min_scale();
 
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     uintptr_t a = block_of(kmalloc(1)), b = block_of(kmalloc(1));
     kmalloc(1);                         /* leaves one free block of scale m to link after */
     struct list_header *at = link_of(first_free(m));
@@ -95,7 +87,7 @@ static void heap_check_reports_an_allocated_block_on_a_free_list(void)
 {
     unsigned m = heap_min_scale();
 
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     uintptr_t block = block_of(kmalloc(1));
     list_insert_after(link_of(first_free(m)), link_of(block));
     CHECK_VIOLATION("free list holds a block that is not a free block of its scale", block, m);
@@ -103,7 +95,7 @@ static void heap_check_reports_an_allocated_block_on_a_free_list(void)
 
 static void heap_check_reports_free_list_links_that_disagree(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     uintptr_t busy = block_of(kmalloc(200));
     uintptr_t free_block = first_free(8);
     /* A fake neighbour inside the busy block points at the free block, which points back at it. */
@@ -115,7 +107,7 @@ static void heap_check_reports_free_list_links_that_disagree(void)
 
 static void heap_check_reports_a_free_block_cut_off_in_a_ring_of_its_own(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     kmalloc(1);
     uintptr_t free_block = first_free(9);
     struct list_header *node = link_of(free_block);
@@ -126,7 +118,7 @@ static void heap_check_reports_a_free_block_cut_off_in_a_ring_of_its_own(void)
 
 static void heap_check_reports_a_stale_header_standing_in_for_a_free_block(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     kfree(kmalloc(1));                  /* leaves stale free headers at 2^s, s < 12 */
     uintptr_t busy = block_of(kmalloc(heap_scale_payload(11)));
     kmalloc(heap_scale_payload(10));
@@ -140,7 +132,7 @@ static void heap_check_reports_a_stale_header_standing_in_for_a_free_block(void)
 
 static void heap_check_reports_a_requested_size_too_big_for_its_block(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     void *p = kmalloc(10);
     header_of(block_of(p))->requested = (uint32_t)(ksize(p) + 1);
     CHECK_VIOLATION("requested size does not fit its block", block_of(p), heap_min_scale());
@@ -148,7 +140,7 @@ static void heap_check_reports_a_requested_size_too_big_for_its_block(void)
 
 static void heap_check_reports_byte_counters_that_disagree_with_the_blocks(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     void *p = kmalloc(10);
     header_of(block_of(p))->requested = 11;
     CHECK_VIOLATION("byte counters do not match the blocks", 0, 0);
@@ -201,6 +193,132 @@ static void heap_check_survives_a_region_full_of_garbage(void)
     allow(2 * k, k);
 }
 
+/* ---- heap_check and the frame table ----------------------------------------------- */
+
+static uintptr_t at(size_t offset) { return (uintptr_t)arena + offset; }
+
+static void heap_check_reports_a_corrupted_page_block_header(void)
+{
+    add_blocks(0, block_bytes(16));
+    void *p = kmalloc(PAGE);
+    entry_of((uintptr_t)p)->check ^= 0x40;
+    CHECK_VIOLATION("block header is corrupted", (uintptr_t)p, 12);
+    entry_of((uintptr_t)p)->check ^= 0x40;
+    entry_of(first_free(14))->check ^= 1;       /* a free page block's */
+    CHECK_VIOLATION("block header is corrupted", at(block_bytes(14)), 14);
+}
+
+static void heap_check_reports_a_page_run_entry_that_does_not_lead_to_its_run(void)
+{
+    add_blocks(0, block_bytes(16));
+    unsigned char *p = kmalloc(3 * PAGE);
+    entry_of((uintptr_t)p + 2 * PAGE)->requested = 1;
+    CHECK_VIOLATION("frame table entry disagrees with its block", (uintptr_t)p + 2 * PAGE, 14);
+    entry_of((uintptr_t)p + 2 * PAGE)->requested = 2;
+    entry_of((uintptr_t)p + PAGE)->state = HEAP_FRAME_NONE;
+    CHECK_VIOLATION("frame table entry disagrees with its block", (uintptr_t)p + PAGE, 14);
+}
+
+/* Inside a free page block no entry may say live or small: a pointer there would be trusted. */
+static void heap_check_reports_a_live_or_small_entry_inside_a_free_page_block(void)
+{
+    static const uint8_t wrong[] = {HEAP_FRAME_SMALL, HEAP_BLOCK_ALLOCATED, HEAP_BLOCK_SLAB, 0x77};
+
+    add_blocks(0, block_bytes(16));
+    for (size_t i = 0; i < sizeof(wrong); i++) {
+        entry_of(at(5 * PAGE))->state = wrong[i];
+        CHECK_VIOLATION("frame table entry disagrees with its block", at(5 * PAGE), 16);
+    }
+    entry_of(at(5 * PAGE))->state = HEAP_FRAME_TAIL;    /* left behind by a freed run: fine */
+    CHECK(heap_check() == 0);
+}
+
+static void heap_check_reports_a_page_block_start_whose_entry_is_no_header(void)
+{
+    add_blocks(0, block_bytes(16));
+    entry_of(first_free(16))->state = HEAP_FRAME_NONE;
+    CHECK_VIOLATION("frame table entry disagrees with its block", at(0), 16);
+    entry_of(at(0))->state = 0x77;
+    CHECK_VIOLATION("block header is corrupted", at(0), 16);
+}
+
+/* [0x800, 0x1000) is a frame in part: its small blocks' entry must say SMALL. */
+static void heap_check_reports_small_blocks_in_a_frame_that_says_otherwise(void)
+{
+    CHECK_EQ(add_region(0x800, 0x800 + 2 * PAGE), 0x800 + PAGE);
+    CHECK_EQ(entry_of(at(0x800))->state, HEAP_FRAME_SMALL);
+    entry_of(at(0x800))->state = HEAP_FRAME_NONE;
+    CHECK_VIOLATION("frame table entry disagrees with its block", at(0), 11);
+}
+
+static void heap_check_reports_a_page_run_whose_request_does_not_fit_its_scale(void)
+{
+    add_blocks(0, block_bytes(16));
+    void *p = kmalloc(3 * PAGE);
+    entry_of((uintptr_t)p)->requested = 5 * PAGE;      /* 5 pages need scale 15 */
+    CHECK_VIOLATION("requested size does not fit its block", (uintptr_t)p, 14);
+}
+
+static void heap_check_reports_free_page_buddies_left_unmerged(void)
+{
+    add_blocks(0, block_bytes(16));
+    uintptr_t a = (uintptr_t)kmalloc(PAGE), b = (uintptr_t)kmalloc(PAGE);
+    struct list_header *ring = link_of(first_free(13));     /* a ring to link them into */
+
+    entry_of(a)->state = entry_of(b)->state = HEAP_BLOCK_FREE;     /* freed by hand, unmerged */
+    entry_of(a)->requested = entry_of(b)->requested = 0;
+    list_insert_after(ring, link_of(a));
+    list_insert_after(link_of(a), link_of(b));
+    CHECK_VIOLATION("free buddies left unmerged", a, 12);
+}
+
+/*
+ * A list whose one free block is linked well (to the head, and back from a
+ * readable node before it) while the head leads out of the heap (into the
+ * frame table), to a misaligned address, or into a region too small for a
+ * block of the list's scale: only the list walk can see it.
+ */
+static void heap_check_reports_a_free_list_that_leads_out_of_the_heap(void)
+{
+    add_blocks(0, block_bytes(16));
+    unsigned char *busy = kmalloc(PAGE);
+    add_blocks(block_bytes(17), PAGE);
+    uintptr_t free_block = first_free(15);
+    uintptr_t outside[] = {at(block_bytes(16) + 64), at(3 * PAGE + 4), at(block_bytes(17))};
+    struct list_header *node = link_of(free_block), *head = node->prev;
+    struct list_header *before = link_of((uintptr_t)busy + 2 * block_bytes(heap_min_scale()));
+
+    before->next = node;
+    node->prev = before;
+    for (size_t i = 0; i < 3; i++) {
+        head->next = link_of(outside[i]);
+        CHECK_VIOLATION("free list holds a block that is not a free block of its scale",
+                        outside[i], 15);
+    }
+    head->next = node;
+    node->prev = head;
+    CHECK(heap_check() == 0);
+}
+
+static void heap_check_survives_bad_links_of_a_free_page_block(void)
+{
+    add_blocks(0, block_bytes(16));
+    struct list_header *node = link_of(first_free(16)), saved = *node;
+    struct list_header *bad[] = {
+        (void *)(arena + 3), (void *)(arena + block_bytes(16) + 64), (void *)(arena + 64),
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        node->next = bad[i];
+        CHECK(heap_check() != 0);
+        *node = saved;
+        node->prev = bad[i];
+        CHECK(heap_check() != 0);
+        *node = saved;
+    }
+    CHECK(heap_check() == 0);
+}
+
 /* ---- statistics ------------------------------------------------------------------ */
 
 static void the_statistics_add_up_after_every_call(void)
@@ -239,7 +357,7 @@ static void splits_and_merges_count_how_far_a_block_travelled(void)
 {
     unsigned m = heap_min_scale();
 
-    add_region(0, block_bytes(16));
+    add_blocks(0, block_bytes(16));
     void *first = kmalloc(1);
     CHECK_EQ(stats_now().splits, 16 - m);
     void *second = kmalloc(1);          /* the upper half first left behind: no split */
@@ -275,9 +393,9 @@ static void largest_free_block_and_fragmentation_follow_their_definitions(void)
 
 static void an_empty_heap_is_not_fragmented_whatever_its_regions(void)
 {
-    add_region(0, block_bytes(14));
-    add_region(block_bytes(14), block_bytes(14));
-    add_region(block_bytes(16), block_bytes(12) + block_bytes(10));
+    add_blocks(0, block_bytes(14));
+    add_blocks(block_bytes(15), block_bytes(14));
+    add_region(block_bytes(17), block_bytes(12) + block_bytes(10));      /* ends below its table */
     CHECK_EQ(stats_now().regions, 3);
     CHECK_EQ(stats_now().largest_free_block, block_bytes(14));
     CHECK_EQ(stats_now().fragmentation_percent, 0);
@@ -287,8 +405,8 @@ static void free_bytes_beyond_the_largest_carved_block_do_not_count_as_fragmente
 {
     size_t half = heap_scale_payload(11);
 
-    add_region(0, block_bytes(12));                 /* two regions of one 4 KiB block each */
-    add_region(block_bytes(12), block_bytes(12));
+    add_blocks(0, block_bytes(12));                 /* two regions of one 4 KiB block each */
+    add_blocks(block_bytes(13), block_bytes(12));
     void *a = kmalloc(half);                        /* half of one region's block */
     struct heap_stats s = stats_now();
     CHECK_EQ(s.free_bytes, block_bytes(12) + block_bytes(11));
@@ -358,12 +476,32 @@ static void heap_walk_stops_at_a_corrupted_header(void)
     size_t visited = 0;
     unsigned m = heap_min_scale();
 
-    add_region(0, block_bytes(12));
-    add_region(block_bytes(13), block_bytes(13));
+    add_blocks(0, block_bytes(12));
+    add_blocks(block_bytes(13), block_bytes(13));
     kmalloc(1);                 /* from the smaller region 1: blocks of scale m, m, m+1, ..., 11 */
     header_of((uintptr_t)arena + block_bytes(m + 1))->check ^= 1;
     heap_walk(visit_count, &visited);
     CHECK_EQ(visited, 2 + 1);           /* two blocks before the break, and region 2's one */
+}
+
+/* A run is visited as its pieces; a walk stops at a page header it cannot trust. */
+static void heap_walk_stops_at_a_corrupted_page_header(void)
+{
+    size_t visited = 0;
+
+    add_blocks(0, block_bytes(16));
+    void *p = kmalloc(3 * PAGE);
+    heap_walk(visit_count, &visited);
+    CHECK_EQ(visited, 2 + 3);                   /* 8K + 4K of the run; 4K, 16K and 32K free */
+    entry_of((uintptr_t)p)->requested = 5 * PAGE;
+    visited = 0;
+    heap_walk(visit_count, &visited);
+    CHECK_EQ(visited, 0);
+    entry_of((uintptr_t)p)->requested = 3 * PAGE;
+    entry_of(first_free(15))->check ^= 1;      /* the last block */
+    visited = 0;
+    heap_walk(visit_count, &visited);
+    CHECK_EQ(visited, 4);
 }
 
 static void heap_free_list_peek_lists_the_most_recently_freed_first(void)
@@ -371,7 +509,7 @@ static void heap_free_list_peek_lists_the_most_recently_freed_first(void)
     unsigned m = heap_min_scale();
     uintptr_t out[8] = {0};
 
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     void *a = kmalloc(1);
     kmalloc(1);
     void *c = kmalloc(1);
@@ -389,7 +527,7 @@ static void heap_free_list_peek_lists_the_most_recently_freed_first(void)
 
 static void heap_free_count_is_zero_for_scales_that_do_not_exist(void)
 {
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     CHECK_EQ(heap_free_count(12), 1);
     CHECK_EQ(heap_free_count(0), 0);
     CHECK_EQ(heap_free_count(HEAP_MAX_SCALE + 1), 0);
@@ -405,20 +543,30 @@ static void the_smallest_block_holds_a_header_a_link_and_one_byte(void)
     CHECK(block_bytes(m - 1) < needed);
     CHECK(heap_scale_payload(m) >= 1);
     CHECK_EQ(heap_scale_payload(m - 1), 0);
-    CHECK_EQ(heap_scale_payload(HEAP_MAX_SCALE), block_bytes(HEAP_MAX_SCALE) - HEAP_HEADER_BYTES);
+    CHECK_EQ(heap_scale_payload(HEAP_PAGE_SCALE - 1), block_bytes(HEAP_PAGE_SCALE - 1) - HEAP_HEADER_BYTES);
+    CHECK_EQ(heap_scale_payload(HEAP_PAGE_SCALE), block_bytes(HEAP_PAGE_SCALE));    /* no header in band */
+    CHECK_EQ(heap_scale_payload(HEAP_MAX_SCALE), block_bytes(HEAP_MAX_SCALE));
     CHECK_EQ(heap_scale_payload(HEAP_MAX_SCALE + 1), 0);
 }
 
 static void status_names_say_what_went_wrong(void)
 {
-    static const enum heap_status all[] = {HEAP_OK, HEAP_INVALID_POINTER, HEAP_DOUBLE_FREE,
-                                           HEAP_CORRUPTED_HEADER, (enum heap_status)42};
+    static const enum heap_status all[] = {
+        HEAP_OK, HEAP_INVALID_POINTER, HEAP_DOUBLE_FREE, HEAP_CORRUPTED_HEADER, HEAP_INSIDE_BLOCK,
+        HEAP_NOT_HANDED_OUT, HEAP_SLAB_MEMORY, HEAP_NOT_AN_OBJECT, HEAP_WRONG_CACHE,
+        (enum heap_status)42,
+    };
+    size_t n = sizeof(all) / sizeof(all[0]);
 
-    for (size_t i = 0; i < 5; i++)
+    for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < i; j++)
             CHECK(strcmp(heap_status_name(all[i]), heap_status_name(all[j])) != 0);
     CHECK(strstr(heap_status_name(HEAP_DOUBLE_FREE), "double") != NULL);
     CHECK(strstr(heap_status_name(HEAP_CORRUPTED_HEADER), "header") != NULL);
+    CHECK(strstr(heap_status_name(HEAP_INSIDE_BLOCK), "inside") != NULL);
+    CHECK(strstr(heap_status_name(HEAP_NOT_HANDED_OUT), "never handed out") != NULL);
+    CHECK(strstr(heap_status_name(HEAP_SLAB_MEMORY), "slab") != NULL);
+    CHECK(strstr(heap_status_name(HEAP_WRONG_CACHE), "another cache") != NULL);
 }
 
 static void heap_init_forgets_every_region_and_counter(void)
@@ -426,7 +574,7 @@ static void heap_init_forgets_every_region_and_counter(void)
     static const struct heap_stats zero;
     uintptr_t start, end;
 
-    add_region(0, block_bytes(12));
+    add_blocks(0, block_bytes(12));
     void *p = kmalloc(1);
     kfree(p);
     kfree(p);
@@ -454,6 +602,15 @@ const struct test check_tests[] = {
     TEST_ENTRY(heap_check_reports_byte_counters_that_disagree_with_the_blocks),
     TEST_ENTRY(heap_check_survives_bad_links_without_reading_outside_the_heap),
     TEST_ENTRY(heap_check_survives_a_region_full_of_garbage),
+    TEST_ENTRY(heap_check_reports_a_corrupted_page_block_header),
+    TEST_ENTRY(heap_check_reports_a_page_run_entry_that_does_not_lead_to_its_run),
+    TEST_ENTRY(heap_check_reports_a_live_or_small_entry_inside_a_free_page_block),
+    TEST_ENTRY(heap_check_reports_a_page_block_start_whose_entry_is_no_header),
+    TEST_ENTRY(heap_check_reports_small_blocks_in_a_frame_that_says_otherwise),
+    TEST_ENTRY(heap_check_reports_a_page_run_whose_request_does_not_fit_its_scale),
+    TEST_ENTRY(heap_check_reports_free_page_buddies_left_unmerged),
+    TEST_ENTRY(heap_check_reports_a_free_list_that_leads_out_of_the_heap),
+    TEST_ENTRY(heap_check_survives_bad_links_of_a_free_page_block),
     TEST_ENTRY(the_statistics_add_up_after_every_call),
     TEST_ENTRY(splits_and_merges_count_how_far_a_block_travelled),
     TEST_ENTRY(largest_free_block_and_fragmentation_follow_their_definitions),
@@ -461,6 +618,7 @@ const struct test check_tests[] = {
     TEST_ENTRY(free_bytes_beyond_the_largest_carved_block_do_not_count_as_fragmented),
     TEST_ENTRY(heap_walk_visits_every_block_in_address_order),
     TEST_ENTRY(heap_walk_stops_at_a_corrupted_header),
+    TEST_ENTRY(heap_walk_stops_at_a_corrupted_page_header),
     TEST_ENTRY(heap_free_list_peek_lists_the_most_recently_freed_first),
     TEST_ENTRY(heap_free_count_is_zero_for_scales_that_do_not_exist),
     TEST_ENTRY(the_smallest_block_holds_a_header_a_link_and_one_byte),
