@@ -29,8 +29,8 @@ _Static_assert(MAX_SLAB_BYTES / KMEM_CACHE_MIN_ALIGN <= UINT16_MAX, "free_count 
 _Static_assert(MAP_WORDS_MAX <= 8 * sizeof(((struct slab *)0)->free_words), "a bit per word");
 /* A one-page slab (every small object's) never reaches the cap objects_fitting sets. */
 _Static_assert(HEAP_PAGE_BYTES / KMEM_CACHE_MIN_ALIGN <= MAX_OBJECTS, "one page, 16 words");
-/* object_index's multiplication is exact while offset * stride < 2^32 (see there). */
-_Static_assert((uint64_t)MAX_SLAB_BYTES * KMEM_CACHE_MAX_SIZE <= ((uint64_t)1 << 32),
+/* object_index's multiplication is exact for offsets below 2^15 and strides to 2^12 (see there). */
+_Static_assert(MAX_SLAB_BYTES <= 1u << 15 && KMEM_CACHE_MAX_SIZE <= 1u << 12,
                "offsets and strides small enough for the reciprocal");
 _Static_assert(KMEM_CACHE_MAX_SIZE >= 2048, "the issue asks for objects up to 2 KiB");
 
@@ -240,8 +240,9 @@ static struct slab *slab_create(struct kmem_cache *cache)
 
 /*
  * Take the lowest free object of a slab that has one (see the picture in
- * slab.h). Its word's bit in free_words is cleared when the word empties,
- * without a branch: which words empty is as random as the frees were.
+ * slab.h). When its word empties, the word's bit in free_words (set, since
+ * the word had a free object) is flipped off without a branch: which words
+ * empty is as random as the frees were, and a branch would often guess wrong.
  */
 static unsigned slab_take(struct slab *slab)
 {
@@ -249,7 +250,7 @@ static unsigned slab_take(struct slab *slab)
     uint32_t bits = slab->free_map[word], rest = bits & (bits - 1);
 
     slab->free_map[word] = rest;
-    slab->free_words &= (uint16_t)~((uint32_t)(rest == 0) << word);
+    slab->free_words ^= (uint16_t)((uint32_t)(rest == 0) << word);
     slab->free_count--;
     return word * MAP_BITS + (unsigned)__builtin_ctz(bits);
 }
@@ -327,31 +328,38 @@ void *kmem_cache_alloc(struct kmem_cache *cache)
 /* ---- freeing: validate, then write ------------------------------------------------------ */
 
 /*
- * The index of the object starting at `object` in a slab of `cache`, found
- * by a multiplication instead of a division: with reciprocal = ceil(2^32 / stride),
- * (offset * reciprocal) >> 32 is exactly offset / stride while offset * stride
- * < 2^32 (offsets stay below MAX_SLAB_BYTES, strides below KMEM_CACHE_MAX_SIZE).
- * Example: stride 24, reciprocal 178956971; offset 72 gives 12884901912 >> 32 = 3.
- * A pointer before object 0 makes offset wrap round to nearly 2^N (N the
- * bits of an address), which no i * stride below a slab's size can equal.
+ * The index of the object starting at `object` in a slab of `cache`, and
+ * whether one starts there, from one multiplication instead of a division
+ * (Lemire, Kaser and Kurz, "Faster Remainder by Direct Computation", 2019).
+ * With reciprocal = ceil(2^32 / stride), for every offset below 2^15 (a
+ * slab's size at most) and stride up to 2^12, product = offset * reciprocal
+ * gives the quotient offset / stride in its high 32 bits, and its low 32
+ * bits are below reciprocal exactly when stride divides offset. Example:
+ * stride 24, reciprocal 178956971; offset 72 gives 12884901912 = 3 * 2^32 + 24,
+ * so index 3, and 24 < reciprocal: an object starts there; offset 80 gives
+ * low bits 1431655792, not below reciprocal. A pointer before object 0
+ * makes the 32-bit offset wrap round to nearly 2^32, and its quotient is
+ * far beyond any slab's objects_per_slab. `object` lies in the slab.
  */
 static bool object_index(const struct kmem_cache *cache, uintptr_t slab, const void *object,
                          unsigned *index)
 {
-    uintptr_t offset = (uintptr_t)object - slab - cache->first_offset;
-    unsigned i = (unsigned)(((uint64_t)offset * cache->reciprocal) >> 32);
+    uint32_t offset = (uint32_t)((uintptr_t)object - slab - cache->first_offset);
+    uint64_t product = (uint64_t)offset * cache->reciprocal;
 
-    *index = i;
-    return i < cache->objects_per_slab && (size_t)i * cache->stride == offset;
+    *index = (unsigned)(product >> 32);
+    return *index < cache->objects_per_slab && (uint32_t)product < cache->reciprocal;
 }
 
 /* Why a pointer into the slab at `start`, of some other cache, is refused. */
 static enum heap_status foreign_object(const void *object, uintptr_t start)
 {
-    const struct slab *other = (const struct slab *)start;
+    const struct kmem_cache *other = ((const struct slab *)start)->cache;
     unsigned i;
 
-    return object_index(other->cache, start, object, &i) ? HEAP_WRONG_CACHE : HEAP_NOT_AN_OBJECT;
+    if ((uintptr_t)object - start >= other->slab_bytes || !object_index(other, start, object, &i))
+        return HEAP_NOT_AN_OBJECT;
+    return HEAP_WRONG_CACHE;
 }
 
 /*

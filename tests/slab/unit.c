@@ -559,6 +559,39 @@ static void kmem_cache_free_refuses_the_middle_of_an_object(void)
     CHECK_FREE_REFUSED(cache, p - 1, HEAP_NOT_AN_OBJECT);
 }
 
+/* Is an object of cache at byte b of its slab? By division, as object_index avoids. */
+static int object_starts_at(const struct kmem_cache *cache, size_t b)
+{
+    return b >= cache->first_offset && (b - cache->first_offset) % cache->stride == 0 &&
+           (b - cache->first_offset) / cache->stride < cache->objects_per_slab;
+}
+
+/*
+ * Every byte of a full slab given to kmem_cache_free, last byte first (so an
+ * object's inner bytes come before its start): exactly the starts are taken.
+ */
+static void kmem_cache_free_takes_exactly_the_object_starts_among_every_byte_of_a_slab(void)
+{
+    static const size_t sizes[] = {1, 24, 40, 56, 72, 104, 200, 328, 1000, 1368, 2056, 4000, 4096};
+
+    for (size_t k = 0; k < COUNT(sizes); k++) {
+        struct kmem_cache *cache = kmem_cache_create("bytes", sizes[k], 0, NULL);
+        void *objects[512];
+        size_t n = allocate(cache, objects, cache->objects_per_slab);
+        uintptr_t slab = slab_start(objects[0]);
+
+        CHECK_EQ(n, cache->objects_per_slab);
+        for (size_t b = cache->slab_bytes; b-- > 0;) {
+            size_t frees = cache->frees;
+            kmem_cache_free(cache, (void *)(slab + b));
+            CHECK_EQ(cache->frees - frees, (size_t)object_starts_at(cache, b));
+        }
+        CHECK_EQ(cache->active_objects, 0);
+        CHECK_EQ(cache->refused_frees, cache->slab_bytes - n);
+        CHECK_EQ(kmem_cache_destroy(cache), 0);
+    }
+}
+
 static void kmem_cache_free_refuses_the_slab_header_and_the_tail_after_the_last_object(void)
 {
     struct kmem_cache *cache = kmem_cache_create("edges", 1000, 0, NULL);
@@ -1302,6 +1335,7 @@ static const struct test tests[] = {
     TEST_ENTRY(kmem_cache_free_of_null_does_nothing),
     TEST_ENTRY(kmem_cache_free_refuses_a_double_free),
     TEST_ENTRY(kmem_cache_free_refuses_the_middle_of_an_object),
+    TEST_ENTRY(kmem_cache_free_takes_exactly_the_object_starts_among_every_byte_of_a_slab),
     TEST_ENTRY(kmem_cache_free_refuses_the_slab_header_and_the_tail_after_the_last_object),
     TEST_ENTRY(kmem_cache_free_refuses_an_object_of_another_cache),
     TEST_ENTRY(kmem_cache_free_refuses_kmalloc_blocks),
