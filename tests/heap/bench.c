@@ -1,6 +1,6 @@
 /*
- * bench.c - how fast and how thrifty the buddy heap is, beside glibc's
- * malloc. Each workload is a seeded, pre-generated operation sequence run
+ * bench.c - how fast and how thrifty the buddy heap and a slab cache on it
+ * (W6) are, beside glibc's malloc. Each workload is a seeded, pre-generated operation sequence run
  * through both: the median ns per operation of five runs (CLOCK_MONOTONIC),
  * then the instructions per operation inside the allocator calls, counted
  * by running this program again under callgrind (bench_callgrind.c). Built
@@ -241,8 +241,9 @@ struct target {
 
 /*
  * One row of the table: a sequence run through a kernel allocator and
- * through glibc malloc/free. A new allocator (a slab cache) needs its own
- * struct allocator and counted wrappers, and joins as one more row.
+ * through glibc malloc/free. Another allocator brings its own struct
+ * allocator and counted wrappers (as the slab cache of W6 does) and joins
+ * as one more row.
  */
 struct workload {
     const char *name;
