@@ -47,8 +47,13 @@
  *
  * Object address -> slab: clear the low bits (address & ~(slab_bytes - 1)),
  * after heap_slab_of has confirmed the address lies in a live slab. Bit i of
- * free_map is set while object i is free: exact double-free detection, and
- * allocation takes the lowest set bit at or after free_map[scan_from].
+ * free_map is set while object i is free: exact double-free detection. Bit w
+ * of free_words is set while word w of free_map has a bit set, so allocation
+ * finds the lowest free object with two find-first-set steps, no scan:
+ *
+ *   free_words  0b0100                  word 2 is the first holding a free object
+ *   free_map    [ 0 ][ 0 ][ 0x30 ][ 0 ]...   its lowest set bit is bit 4
+ *   take        object 2 * 32 + 4 = 68; free_map[2] = 0x20, word 2 still has one
  */
 struct slab_list {
     struct slab_list *next, *prev;
@@ -58,7 +63,7 @@ struct slab {
     struct slab_list link;      /* on its cache's full, partial or empty list: first member */
     struct kmem_cache *cache;   /* the cache the slab belongs to */
     uint16_t free_count;        /* objects free in this slab */
-    uint16_t scan_from;         /* free_map words below this one are all zero */
+    uint16_t free_words;        /* bit w set while free_map[w] is not 0 (at most 16 words) */
     uint32_t free_map[];        /* (objects_per_slab + 31) / 32 words */
 };
 
@@ -83,10 +88,11 @@ struct kmem_cache {
     void (*ctor)(void *object); /* NULL: no constructor */
     struct slab_list full, partial, empty;  /* sentinel heads */
     size_t slabs;               /* slabs on the three lists */
-    size_t active_objects;      /* objects handed out and not freed */
     size_t allocations, frees;  /* successful calls */
     size_t failed_allocations;  /* kmem_cache_alloc calls that returned NULL */
     size_t refused_frees;       /* kmem_cache_free calls refused */
+    size_t active_objects;      /* objects handed out and not freed (apart from the two
+                                   counters each call moves, so they take plain adds) */
 };
 
 /* Every cache, in creation order (a symbol debuggers look up by this name). */

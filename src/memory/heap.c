@@ -1255,14 +1255,40 @@ enum heap_status heap_mark_slab(void *page, int slab)
     return HEAP_OK;
 }
 
-uintptr_t heap_slab_of(const void *addr)
+/*
+ * heap_slab_of's common case, a one-page slab made by kmalloc(4096): the
+ * entry of the frame that holds the address is the slab's own header. The
+ * checks run_holding makes of such a header, in fewer steps: state SLAB,
+ * scale 12 and the check value in one compare of the tag, 4096 bytes kept,
+ * the frame inside r's blocks. Any other entry (a later page, a larger slab,
+ * a shorter run, no slab) is left to run_holding, which decides as before.
+ */
+static inline bool one_page_slab(uintptr_t frame, const struct region *r)
 {
-    uintptr_t a = (uintptr_t)addr, head;
-    const struct region *r = region_of(a);
+    const struct block_header *entry = frame_entry(r, frame);
+
+    return header_tag(entry) == block_tag(frame, PAGE_SCALE, HEAP_BLOCK_SLAB)
+        && entry->requested == PAGE_BYTES && frame >= r->start && PAGE_BYTES <= r->end - frame;
+}
+
+/* heap_slab_of's other cases: a later page of a slab, a larger slab, no slab, no region. */
+static OUT_OF_LINE uintptr_t slab_run_of(uintptr_t a, const struct region *r)
+{
+    uintptr_t head;
 
     if (r == NULL || !run_holding(a, r, &head))
         return 0;
     return frame_entry(r, head)->state == HEAP_BLOCK_SLAB ? head : 0;
+}
+
+uintptr_t heap_slab_of(const void *addr)
+{
+    uintptr_t a = (uintptr_t)addr;
+    const struct region *r = region_of(a);
+
+    if (r != NULL && one_page_slab(frame_of(a), r))
+        return frame_of(a);
+    return slab_run_of(a, r);
 }
 
 /* ---- heap_check: every invariant, bounded walks, the first violation ------- */

@@ -16,15 +16,21 @@
 #include "memory/slab.h"
 
 #define MAP_BITS 32u                    /* bits in one free_map word */
+#define MAP_WORDS_MAX 16u               /* free_map words: one bit each in free_words */
+#define MAX_OBJECTS (MAP_WORDS_MAX * MAP_BITS)
 #define MAX_SLAB_BYTES ((size_t)HEAP_PAGE_BYTES << KMEM_SLAB_MAX_ORDER)
+#define OUT_OF_LINE __attribute__((noinline))   /* keeps the common path free of its registers */
 
 _Static_assert((KMEM_CACHE_MAX_ALIGN & (KMEM_CACHE_MAX_ALIGN - 1)) == 0, "a power of two");
 _Static_assert(KMEM_CACHE_MIN_ALIGN >= HEAP_ALIGNMENT, "objects keep kmalloc's alignment");
 _Static_assert(_Alignof(struct slab) <= KMEM_CACHE_MIN_ALIGN, "a slab header is aligned");
 _Static_assert(sizeof(struct slab) % sizeof(uint32_t) == 0, "free_map follows the header");
 _Static_assert(MAX_SLAB_BYTES / KMEM_CACHE_MIN_ALIGN <= UINT16_MAX, "free_count fits");
-/* object_index's multiplication is exact while offset * stride < 2^32 (see there). */
-_Static_assert((uint64_t)MAX_SLAB_BYTES * KMEM_CACHE_MAX_SIZE <= ((uint64_t)1 << 32),
+_Static_assert(MAP_WORDS_MAX <= 8 * sizeof(((struct slab *)0)->free_words), "a bit per word");
+/* A one-page slab (every small object's) never reaches the cap objects_fitting sets. */
+_Static_assert(HEAP_PAGE_BYTES / KMEM_CACHE_MIN_ALIGN <= MAX_OBJECTS, "one page, 16 words");
+/* object_index's multiplication is exact for offsets below 2^15 and strides to 2^12 (see there). */
+_Static_assert(MAX_SLAB_BYTES <= 1u << 15 && KMEM_CACHE_MAX_SIZE <= 1u << 12,
                "offsets and strides small enough for the reciprocal");
 _Static_assert(KMEM_CACHE_MAX_SIZE >= 2048, "the issue asks for objects up to 2 KiB");
 
@@ -37,12 +43,26 @@ static void list_init(struct slab_list *head) { head->next = head->prev = head; 
 
 static bool list_empty(const struct slab_list *head) { return head->next == head; }
 
+/* node after head (the list's first). In this order the compiler keeps them plain stores. */
 static void list_push(struct slab_list *head, struct slab_list *node)
 {
-    node->next = head->next;
+    struct slab_list *first = head->next;
+
+    node->next = first;
+    first->prev = node;
     node->prev = head;
-    head->next->prev = node;
     head->next = node;
+}
+
+/* node before head (the list's last). */
+static void list_push_tail(struct slab_list *head, struct slab_list *node)
+{
+    struct slab_list *last = head->prev;
+
+    node->prev = last;
+    last->next = node;
+    node->next = head;
+    head->prev = node;
 }
 
 static void list_remove(struct slab_list *node)
@@ -51,20 +71,26 @@ static void list_remove(struct slab_list *node)
     node->next->prev = node->prev;
 }
 
+static void list_move(struct slab_list *node, struct slab_list *head)
+{
+    list_remove(node);
+    list_push(head, node);
+}
+
+static void list_move_tail(struct slab_list *node, struct slab_list *head)
+{
+    list_remove(node);
+    list_push_tail(head, node);
+}
+
 static struct slab *slab_of_link(struct slab_list *node) { return (struct slab *)node; }
 
-/* The list a slab belongs on, by its free count. */
-static struct slab_list *list_for(struct kmem_cache *cache, const struct slab *slab)
+/* The list a slab belongs on, by its free count (kmem_cache_check's rule). */
+static const struct slab_list *list_for(const struct kmem_cache *cache, const struct slab *slab)
 {
     if (slab->free_count == 0)
         return &cache->full;
     return slab->free_count == cache->objects_per_slab ? &cache->empty : &cache->partial;
-}
-
-static void slab_relist(struct kmem_cache *cache, struct slab *slab)
-{
-    list_remove(&slab->link);
-    list_push(list_for(cache, slab), &slab->link);
 }
 
 /* ---- geometry: how a cache lays out its slabs ------------------------------------------ */
@@ -95,10 +121,11 @@ static size_t align_for(size_t size, size_t align)
     return align < KMEM_CACHE_MIN_ALIGN ? KMEM_CACHE_MIN_ALIGN : align;
 }
 
-/* The most objects of cache->stride bytes a slab of cache->slab_bytes holds. */
+/* The most objects of cache->stride bytes a slab of cache->slab_bytes holds, MAX_OBJECTS at most. */
 static size_t objects_fitting(const struct kmem_cache *cache)
 {
-    size_t n = (cache->slab_bytes - sizeof(struct slab)) / cache->stride;
+    size_t fit = (cache->slab_bytes - sizeof(struct slab)) / cache->stride;
+    size_t n = fit < MAX_OBJECTS ? fit : MAX_OBJECTS;
 
     while (n > 0 && first_offset_for(n, cache->align) + n * cache->stride > cache->slab_bytes)
         n--;
@@ -187,6 +214,7 @@ static void slab_map_fill(struct slab *slab, unsigned objects)
     for (size_t w = 0; w + 1 < words; w++)
         slab->free_map[w] = UINT32_MAX;
     slab->free_map[words - 1] = last_word_mask(objects);
+    slab->free_words = (uint16_t)((1u << words) - 1);
 }
 
 /*
@@ -202,7 +230,6 @@ static struct slab *slab_create(struct kmem_cache *cache)
     (void)heap_mark_slab(slab, 1);
     slab->cache = cache;
     slab->free_count = (uint16_t)cache->objects_per_slab;
-    slab->scan_from = 0;
     slab_map_fill(slab, cache->objects_per_slab);
     for (unsigned i = 0; cache->ctor != NULL && i < cache->objects_per_slab; i++)
         cache->ctor((void *)object_at(cache, slab, i));
@@ -211,17 +238,19 @@ static struct slab *slab_create(struct kmem_cache *cache)
     return slab;
 }
 
-/* Take the lowest free object: the first set bit at or after word scan_from. */
+/*
+ * Take the lowest free object of a slab that has one (see the picture in
+ * slab.h). When its word empties, the word's bit in free_words (set, since
+ * the word had a free object) is flipped off without a branch: which words
+ * empty is as random as the frees were, and a branch would often guess wrong.
+ */
 static unsigned slab_take(struct slab *slab)
 {
-    unsigned word = slab->scan_from;
-    uint32_t bits;
+    unsigned word = (unsigned)__builtin_ctz(slab->free_words);
+    uint32_t bits = slab->free_map[word], rest = bits & (bits - 1);
 
-    while (slab->free_map[word] == 0)
-        word++;
-    bits = slab->free_map[word];
-    slab->free_map[word] = bits & (bits - 1);
-    slab->scan_from = (uint16_t)word;
+    slab->free_map[word] = rest;
+    slab->free_words ^= (uint16_t)((uint32_t)(rest == 0) << word);
     slab->free_count--;
     return word * MAP_BITS + (unsigned)__builtin_ctz(bits);
 }
@@ -234,8 +263,7 @@ static bool object_free(const struct slab *slab, unsigned i)
 static void slab_give(struct slab *slab, unsigned i)
 {
     slab->free_map[i / MAP_BITS] |= (uint32_t)1 << (i % MAP_BITS);
-    if (i / MAP_BITS < slab->scan_from)
-        slab->scan_from = (uint16_t)(i / MAP_BITS);
+    slab->free_words |= (uint16_t)(1u << (i / MAP_BITS));
     slab->free_count++;
 }
 
@@ -252,106 +280,141 @@ static bool slab_release(struct kmem_cache *cache, struct slab *slab)
 
 /* ---- allocating ------------------------------------------------------------------------ */
 
-/* A partial slab first (it fills up), else an empty one, else a new one. Never a search. */
-static struct slab *slab_for_allocation(struct kmem_cache *cache)
+/*
+ * The lowest free object of the first partial slab: a partial slab fills up
+ * before an empty one is touched, so empty slabs stay whole for shrinking.
+ * Only a slab's last object moves it (to the full list).
+ */
+static inline void *partial_take(struct kmem_cache *cache)
 {
-    if (!list_empty(&cache->partial))
-        return slab_of_link(cache->partial.next);
-    if (!list_empty(&cache->empty))
-        return slab_of_link(cache->empty.next);
-    return slab_create(cache);
-}
+    struct slab *slab = slab_of_link(cache->partial.next);
+    unsigned i = slab_take(slab);
 
-void *kmem_cache_alloc(struct kmem_cache *cache)
-{
-    struct slab *slab;
-    unsigned i;
-
-    if (cache == NULL)
-        return NULL;
-    slab = slab_for_allocation(cache);
-    if (slab == NULL) {
-        cache->failed_allocations++;
-        return NULL;
-    }
-    i = slab_take(slab);
-    if (slab->free_count == 0 || slab->free_count + 1u == cache->objects_per_slab)
-        slab_relist(cache, slab);           /* was empty, or is full now */
+    if (slab->free_count == 0)
+        list_move(&slab->link, &cache->full);
     cache->active_objects++;
     cache->allocations++;
     return (void *)object_at(cache, slab, i);
 }
 
+/*
+ * The partial list is empty: move an empty slab, else a new one, onto it
+ * and take from it. NULL when the heap has no page block for a new slab.
+ */
+static OUT_OF_LINE void *refill_take(struct kmem_cache *cache)
+{
+    struct slab *slab;
+
+    if (!list_empty(&cache->empty))
+        slab = slab_of_link(cache->empty.next);
+    else if ((slab = slab_create(cache)) == NULL) {
+        cache->failed_allocations++;
+        return NULL;
+    }
+    list_move(&slab->link, &cache->partial);
+    return partial_take(cache);
+}
+
+/* Never a search: the first partial slab, else the first empty one, else a new one. */
+void *kmem_cache_alloc(struct kmem_cache *cache)
+{
+    if (cache == NULL)
+        return NULL;
+    if (list_empty(&cache->partial))
+        return refill_take(cache);
+    return partial_take(cache);
+}
+
 /* ---- freeing: validate, then write ------------------------------------------------------ */
 
 /*
- * The index of the object starting at `object` in a slab of `cache`, found
- * by a multiplication instead of a division: with reciprocal = ceil(2^32 / stride),
- * (offset * reciprocal) >> 32 is exactly offset / stride while offset * stride
- * < 2^32 (offsets stay below MAX_SLAB_BYTES, strides below KMEM_CACHE_MAX_SIZE).
- * Example: stride 24, reciprocal 178956971; offset 72 gives 12884901912 >> 32 = 3.
+ * The index of the object starting at `object` in a slab of `cache`, and
+ * whether one starts there, from one multiplication instead of a division
+ * (Lemire, Kaser and Kurz, "Faster Remainder by Direct Computation", 2019).
+ * With reciprocal = ceil(2^32 / stride), for every offset below 2^15 (a
+ * slab's size at most) and stride up to 2^12, product = offset * reciprocal
+ * gives the quotient offset / stride in its high 32 bits, and its low 32
+ * bits are below reciprocal exactly when stride divides offset. Example:
+ * stride 24, reciprocal 178956971; offset 72 gives 12884901912 = 3 * 2^32 + 24,
+ * so index 3, and 24 < reciprocal: an object starts there; offset 80 gives
+ * low bits 1431655792, not below reciprocal. A pointer before object 0
+ * makes the 32-bit offset wrap round to nearly 2^32, and its quotient is
+ * far beyond any slab's objects_per_slab. `object` lies in the slab.
  */
 static bool object_index(const struct kmem_cache *cache, uintptr_t slab, const void *object,
                          unsigned *index)
 {
-    uintptr_t offset = (uintptr_t)object - slab - cache->first_offset;
-    unsigned i;
+    uint32_t offset = (uint32_t)((uintptr_t)object - slab - cache->first_offset);
+    uint64_t product = (uint64_t)offset * cache->reciprocal;
 
-    if ((uintptr_t)object < slab + cache->first_offset)
-        return false;
-    i = (unsigned)(((uint64_t)offset * cache->reciprocal) >> 32);
-    *index = i;
-    return i < cache->objects_per_slab && (size_t)i * cache->stride == offset;
+    *index = (unsigned)(product >> 32);
+    return *index < cache->objects_per_slab && (uint32_t)product < cache->reciprocal;
 }
 
 /* Why a pointer into the slab at `start`, of some other cache, is refused. */
 static enum heap_status foreign_object(const void *object, uintptr_t start)
 {
-    const struct slab *other = (const struct slab *)start;
+    const struct kmem_cache *other = ((const struct slab *)start)->cache;
     unsigned i;
 
-    return object_index(other->cache, start, object, &i) ? HEAP_WRONG_CACHE : HEAP_NOT_AN_OBJECT;
+    if ((uintptr_t)object - start >= other->slab_bytes || !object_index(other, start, object, &i))
+        return HEAP_NOT_AN_OBJECT;
+    return HEAP_WRONG_CACHE;
 }
 
 /*
  * Find object's slab and index, reading nothing the heap has not vouched for:
- * heap_slab_of says which live slab (if any) holds the address, masking must
- * agree with it, and only then is the slab's header read.
+ * heap_slab_of says which live slab (if any) holds the address, and only then
+ * is the slab's header read; masking must agree with the heap. NULL is no
+ * object: a slab's header comes before its objects, so no object starts at 0.
  */
-static enum heap_status object_lookup(const struct kmem_cache *cache, const void *object,
-                                      struct slab **slab, unsigned *index)
+static inline enum heap_status object_lookup(const struct kmem_cache *cache, const void *object,
+                                             struct slab **slab, unsigned *index)
 {
     uintptr_t start = heap_slab_of(object);
 
     if (cache == NULL || start == 0)
         return HEAP_NOT_AN_OBJECT;
-    *slab = (struct slab *)((uintptr_t)object & ~(cache->slab_bytes - 1));
-    if ((uintptr_t)*slab != start || (*slab)->cache != cache)
+    *slab = (struct slab *)start;
+    if ((*slab)->cache != cache || ((uintptr_t)object & ~(cache->slab_bytes - 1)) != start)
         return foreign_object(object, start);
     if (!object_index(cache, start, object, index))
         return HEAP_NOT_AN_OBJECT;
     return object_free(*slab, *index) ? HEAP_DOUBLE_FREE : HEAP_OK;
 }
 
-void kmem_cache_free(struct kmem_cache *cache, void *object)
+/* A refused free (NULL is none: freeing it does nothing, as kfree(NULL) does). */
+static OUT_OF_LINE void free_refused(struct kmem_cache *cache, const void *object,
+                                     enum heap_status why, const void *caller)
 {
-    const void *caller = __builtin_return_address(0);
-    struct slab *slab;
-    unsigned i;
-    enum heap_status why;
-
     if (object == NULL)
         return;
-    why = object_lookup(cache, object, &slab, &i);
+    if (cache != NULL)
+        cache->refused_frees++;
+    heap_report_refusal(object, why, caller);
+}
+
+/*
+ * Only a full slab's first free object, or an object that empties its slab,
+ * moves it. A full slab goes to the partial list's end, behind the slab
+ * kmem_cache_alloc is filling: it gathers more free objects before its turn,
+ * so slabs move less often than if each free made it the next to fill.
+ */
+void kmem_cache_free(struct kmem_cache *cache, void *object)
+{
+    struct slab *slab;
+    unsigned i;
+    enum heap_status why = object_lookup(cache, object, &slab, &i);
+
     if (why != HEAP_OK) {
-        if (cache != NULL)
-            cache->refused_frees++;
-        heap_report_refusal(object, why, caller);
+        free_refused(cache, object, why, __builtin_return_address(0));
         return;
     }
     slab_give(slab, i);
-    if (slab->free_count == 1 || slab->free_count == cache->objects_per_slab)
-        slab_relist(cache, slab);           /* was full, or is empty now */
+    if (slab->free_count == cache->objects_per_slab)
+        list_move(&slab->link, &cache->empty);
+    else if (slab->free_count == 1)
+        list_move_tail(&slab->link, &cache->partial);
     cache->active_objects--;
     cache->frees++;
 }
@@ -511,13 +574,15 @@ static int check_slab(struct kmem_cache *cache, const struct slab *slab,
 
     if (slab->cache != cache)
         return violation(st, "slab names another cache", cache, (uintptr_t)slab);
-    for (size_t w = 0; w < words; w++) {
-        if ((w < slab->scan_from && slab->free_map[w] != 0) || slab->scan_from >= words)
-            return violation(st, "scan hint skips a free object", cache, (uintptr_t)slab);
-        free += (size_t)__builtin_popcount(slab->free_map[w]);
-    }
     if ((slab->free_map[words - 1] & spare) != 0)
         return violation(st, "bitmap marks a slot past the last object", cache, (uintptr_t)slab);
+    for (size_t w = 0; w < words; w++) {
+        if (((slab->free_words >> w) & 1u) != (slab->free_map[w] != 0))
+            return violation(st, "free_words disagrees with the bitmap", cache, (uintptr_t)slab);
+        free += (size_t)__builtin_popcount(slab->free_map[w]);
+    }
+    if ((slab->free_words >> words) != 0)
+        return violation(st, "free_words marks a word past the bitmap", cache, (uintptr_t)slab);
     if (free != slab->free_count)
         return violation(st, "free count disagrees with the bitmap", cache, (uintptr_t)slab);
     if (list_for(cache, slab) != head)

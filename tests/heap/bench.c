@@ -1,6 +1,6 @@
 /*
- * bench.c - how fast and how thrifty the buddy heap is, beside glibc's
- * malloc. Each workload is a seeded, pre-generated operation sequence run
+ * bench.c - how fast and how thrifty the buddy heap and a slab cache on it
+ * (W6) are, beside glibc's malloc. Each workload is a seeded, pre-generated operation sequence run
  * through both: the median ns per operation of five runs (CLOCK_MONOTONIC),
  * then the instructions per operation inside the allocator calls, counted
  * by running this program again under callgrind (bench_callgrind.c). Built
@@ -16,8 +16,10 @@
 
 #include "bench_callgrind.h"
 #include "memory/heap.h"
+#include "memory/slab.h"
 
 #define HEAP_BYTES ((size_t)256 << 20)  /* one region, aligned to its own size */
+#define SMALL_HEAP_BYTES ((size_t)1 << 20)  /* W6's fill: the start of that region */
 #define PAGE_BYTES 4096
 #define REPETITIONS 5
 #define SEED 42                         /* every sequence and fill starts from it */
@@ -132,6 +134,7 @@ static struct sequence w1_small_churn(void) { return churn(10000, 2000000, small
 static struct sequence w2_mixed_churn(void) { return churn(2000, 1000000, mixed_size); }
 static struct sequence w3_lifo_bursts(void) { return lifo_bursts(100000, 10); }
 static struct sequence w4_smallest_block(void) { return smallest_block(200000); }
+static struct sequence w6_slab_churn(void) { return churn(10000, 2000000, exactly_24); }
 static struct sequence w7_page_churn(void) { return churn(1000, 1000000, exactly_4096); }
 
 /* ---- the allocators ------------------------------------------------------------ */
@@ -172,6 +175,23 @@ static COUNTED void bench_counted_free(void *p)
     AFTER_CALL();
 }
 
+/* W6: a slab cache of 24-byte objects; every request of its sequences is 24 bytes. */
+static struct kmem_cache *bench_cache;
+
+static COUNTED void *bench_counted_kmem_cache_alloc(size_t n)
+{
+    (void)n;
+    void *p = kmem_cache_alloc(bench_cache);
+    AFTER_CALL();
+    return p;
+}
+
+static COUNTED void bench_counted_kmem_cache_free(void *p)
+{
+    kmem_cache_free(bench_cache, p);
+    AFTER_CALL();
+}
+
 struct allocator {
     void (*reset)(size_t heap_bytes);   /* start over with a heap of this size (bench region) */
     void *(*allocate)(size_t);
@@ -188,8 +208,27 @@ static void heap_reset(size_t heap_bytes)
 
 static void nothing_to_reset(size_t heap_bytes) { (void)heap_bytes; }
 
+/* A fresh heap holding one cache of 24-byte objects, and nothing else. */
+static void cache_reset(size_t heap_bytes)
+{
+    heap_reset(heap_bytes);
+    kmem_cache_init();
+    bench_cache = kmem_cache_create("bench-24", 24, 0, NULL);
+}
+
+static void *cache_allocate(size_t n)
+{
+    (void)n;                            /* always 24: the cache's object size */
+    return kmem_cache_alloc(bench_cache);
+}
+
+static void cache_release(void *p) { kmem_cache_free(bench_cache, p); }
+
 static const struct allocator buddy = {heap_reset, kmalloc, kfree, bench_counted_kmalloc,
                                        bench_counted_kfree};
+static const struct allocator cache24 = {cache_reset, cache_allocate, cache_release,
+                                         bench_counted_kmem_cache_alloc,
+                                         bench_counted_kmem_cache_free};
 static const struct allocator glibc = {nothing_to_reset, malloc, free, bench_counted_malloc,
                                        bench_counted_free};
 
@@ -202,8 +241,9 @@ struct target {
 
 /*
  * One row of the table: a sequence run through a kernel allocator and
- * through glibc malloc/free. A new allocator (a slab cache) needs its own
- * struct allocator and counted wrappers, and joins as one more row.
+ * through glibc malloc/free. Another allocator brings its own struct
+ * allocator and counted wrappers (as the slab cache of W6 does) and joins
+ * as one more row.
  */
 struct workload {
     const char *name;
@@ -218,6 +258,7 @@ static const struct workload workloads[] = {
     {"W2 mixed 16 B-64 KiB, 2k live", w2_mixed_churn, &buddy, {1.0, 1.0}, {0, 0}},
     {"W3 LIFO bursts of 100k x 1-128 B", w3_lifo_bursts, &buddy, {1.0, 1.0}, {0, 0}},
     {"W4 smallest block from a merged heap", w4_smallest_block, &buddy, {0, 0}, {2.0, 25}},
+    {"W6 slab cache 24 B, 10k live", w6_slab_churn, &cache24, {0.5, 0.5}, {0, 0}},
     {"W7 page churn 4096 B, 1k live", w7_page_churn, &buddy, {1.0, 0}, {0, 0}},
 };
 #define WORKLOADS (sizeof workloads / sizeof workloads[0])
@@ -497,6 +538,7 @@ static const struct fill fills[] = {
     {"4096 B", exactly_4096, &buddy, HEAP_BYTES, 99.0, 1},
     {"1 MiB", exactly_1mib, &buddy, HEAP_BYTES, 97.0, 0},
     {"1 MiB + 8 B", just_over_1mib, &buddy, HEAP_BYTES, 95.0, 0},
+    {"24 B, slab cache", exactly_24, &cache24, SMALL_HEAP_BYTES, 95.0, 0},
 };
 #define FILLS (sizeof fills / sizeof fills[0])
 
@@ -542,6 +584,21 @@ static void print_fill(const struct fill *f)
                f->target_percent > 0 ? (met ? "met" : "NOT met") : "");
 }
 
+/* W6's slab: the bytes of one slab that its 24-byte objects fill. */
+static void print_slab_geometry(void)
+{
+    struct kmem_cache_stats stats;
+    double percent;
+
+    cache_reset(SMALL_HEAP_BYTES);
+    kmem_cache_get_stats(bench_cache, &stats);
+    percent = 100.0 * (double)(stats.objects_per_slab * stats.object_size) /
+              (double)stats.slab_bytes;
+    printf("W6 slab geometry: objects per slab x object size / slab bytes\n");
+    print_line("   %zu x %zu B / %zu B = %.1f%%   target >= 97%%   %s", stats.objects_per_slab,
+               stats.object_size, stats.slab_bytes, percent, percent >= 97.0 ? "met" : "NOT met");
+}
+
 static void print_fills(void)
 {
     printf("W5 memory efficiency: bytes requested until the first failure / bytes of the heap\n");
@@ -572,6 +629,7 @@ static void bench_all(void)
     double counted = seconds_now();
     print_table(results);
     print_fills();
+    print_slab_geometry();
     if (failures != 0)
         printf("note: %zu allocations failed during the timed runs\n", failures);
     printf("(timing %.0f s, callgrind %.0f s, efficiency %.0f s)\n", timed - start,

@@ -79,9 +79,11 @@ heap-fuzz: $(HOST_DIR)/heap_fuzz
 # ---- the benchmark: -O2, no sanitizers --------------------------------------------------
 # It times every workload, then runs itself under valgrind's callgrind for the
 # instruction counts (valgrind comes from scripts/install-deps.sh, hence check-tools).
-BENCH_SOURCES := src/memory/heap.c tests/heap/bench.c tests/heap/bench_callgrind.c
+BENCH_SOURCES := src/memory/heap.c src/memory/slab.c tests/heap/bench.c \
+                 tests/heap/bench_callgrind.c
 
-$(HOST_DIR)/heap_bench: $(BENCH_SOURCES) inc/memory/heap.h tests/heap/bench_callgrind.h \
+$(HOST_DIR)/heap_bench: $(BENCH_SOURCES) inc/memory/heap.h inc/memory/slab.h \
+                        tests/heap/bench_callgrind.h \
                         | check-tools
 	@mkdir -p $(@D)
 	$(HOST_CC) $(BENCH_FLAGS) $(BENCH_SOURCES) -o $@

@@ -349,6 +349,7 @@ static void a_slab_loses_at_most_an_eighth_to_its_header_and_rounding(void)
             struct kmem_cache *cache = kmem_cache_create("geometry", size, alignments[a], NULL);
             struct kmem_cache_stats s = stats_of(cache);
             CHECK(s.objects_per_slab >= 1);
+            CHECK(s.objects_per_slab <= 16 * 32);   /* free_words: 16 bits, one per map word */
             CHECK((s.slab_bytes - s.objects_per_slab * s.stride) * 8 <= s.slab_bytes);
             CHECK(s.slab_bytes % HEAP_PAGE_BYTES == 0 && (s.slab_bytes & (s.slab_bytes - 1)) == 0);
             CHECK(s.slab_bytes <= (size_t)HEAP_PAGE_BYTES << KMEM_SLAB_MAX_ORDER);
@@ -558,6 +559,39 @@ static void kmem_cache_free_refuses_the_middle_of_an_object(void)
     CHECK_FREE_REFUSED(cache, p - 1, HEAP_NOT_AN_OBJECT);
 }
 
+/* Is an object of cache at byte b of its slab? By division, as object_index avoids. */
+static int object_starts_at(const struct kmem_cache *cache, size_t b)
+{
+    return b >= cache->first_offset && (b - cache->first_offset) % cache->stride == 0 &&
+           (b - cache->first_offset) / cache->stride < cache->objects_per_slab;
+}
+
+/*
+ * Every byte of a full slab given to kmem_cache_free, last byte first (so an
+ * object's inner bytes come before its start): exactly the starts are taken.
+ */
+static void kmem_cache_free_takes_exactly_the_object_starts_among_every_byte_of_a_slab(void)
+{
+    static const size_t sizes[] = {1, 24, 40, 56, 72, 104, 200, 328, 1000, 1368, 2056, 4000, 4096};
+
+    for (size_t k = 0; k < COUNT(sizes); k++) {
+        struct kmem_cache *cache = kmem_cache_create("bytes", sizes[k], 0, NULL);
+        void *objects[512];
+        size_t n = allocate(cache, objects, cache->objects_per_slab);
+        uintptr_t slab = slab_start(objects[0]);
+
+        CHECK_EQ(n, cache->objects_per_slab);
+        for (size_t b = cache->slab_bytes; b-- > 0;) {
+            size_t frees = cache->frees;
+            kmem_cache_free(cache, (void *)(slab + b));
+            CHECK_EQ(cache->frees - frees, (size_t)object_starts_at(cache, b));
+        }
+        CHECK_EQ(cache->active_objects, 0);
+        CHECK_EQ(cache->refused_frees, cache->slab_bytes - n);
+        CHECK_EQ(kmem_cache_destroy(cache), 0);
+    }
+}
+
 static void kmem_cache_free_refuses_the_slab_header_and_the_tail_after_the_last_object(void)
 {
     struct kmem_cache *cache = kmem_cache_create("edges", 1000, 0, NULL);
@@ -674,6 +708,97 @@ static void kfree_refuses_the_start_of_a_one_page_slab(void)
     CHECK_KFREE_REFUSED((void *)slab_start(p));
     CHECK_KFREE_REFUSED(p);
     CHECK_KFREE_REFUSED(object_in(cache, slab_start(p), cache->objects_per_slab - 1));
+}
+
+/* ---- heap_slab_of, which every kmem_cache_free asks first ---------------------------------- */
+
+#define PAGE HEAP_PAGE_BYTES
+
+static void heap_slab_of_finds_a_slab_from_every_byte_of_its_pages(void)
+{
+    unsigned char *page = kmalloc(PAGE), *short_run = kmalloc(3000), *pair = kmalloc(2 * PAGE);
+
+    CHECK(heap_mark_slab(page, 1) == HEAP_OK && heap_mark_slab(short_run, 1) == HEAP_OK &&
+          heap_mark_slab(pair, 1) == HEAP_OK);
+    for (size_t offset = 0; offset < PAGE; offset++) {
+        CHECK_EQ(heap_slab_of(page + offset), (uintptr_t)page);
+        CHECK_EQ(heap_slab_of(short_run + offset), (uintptr_t)short_run);  /* 3000 bytes kept */
+        CHECK_EQ(heap_slab_of(pair + offset), (uintptr_t)pair);
+        CHECK_EQ(heap_slab_of(pair + PAGE + offset), (uintptr_t)pair);     /* its later page */
+    }
+    CHECK(heap_mark_slab(page, 0) == HEAP_OK && heap_mark_slab(short_run, 0) == HEAP_OK &&
+          heap_mark_slab(pair, 0) == HEAP_OK);
+    CHECK_EQ(heap_slab_of(page), 0);
+    kfree(page);
+    kfree(short_run);
+    kfree(pair);
+}
+
+/* Each field of a one-page slab's entry damaged in turn, then the entry moved: no slab. */
+static void heap_slab_of_refuses_a_one_page_slab_whose_entry_is_damaged_or_moved(void)
+{
+    unsigned char *page = kmalloc(PAGE), *other = kmalloc(PAGE);
+    struct block_header *entry = heap_frame_entry((uintptr_t)page), saved;
+    struct block_header *other_entry = heap_frame_entry((uintptr_t)other), other_saved = *other_entry;
+    const struct block_header damaged[] = {
+        {.check = 1}, {.check = 0x8000}, {.scale = 1}, {.state = HEAP_BLOCK_ALLOCATED ^ HEAP_BLOCK_SLAB},
+        {.requested = PAGE}, {.requested = PAGE ^ (PAGE + 1)},      /* 0 and 4097 bytes kept */
+    };
+
+    CHECK(heap_mark_slab(page, 1) == HEAP_OK);
+    saved = *entry;
+    for (size_t i = 0; i < COUNT(damaged); i++) {
+        entry->requested ^= damaged[i].requested;
+        entry->scale ^= damaged[i].scale;
+        entry->state ^= damaged[i].state;
+        entry->check ^= damaged[i].check;
+        CHECK_EQ(heap_slab_of(page + 100), 0);
+        *entry = saved;
+    }
+    *other_entry = saved;                           /* its check value names another frame */
+    CHECK_EQ(heap_slab_of(other + 100), 0);
+    *other_entry = other_saved;
+    CHECK_EQ(heap_slab_of(page + 100), (uintptr_t)page);
+    CHECK(heap_mark_slab(page, 0) == HEAP_OK);
+    kfree(page);
+    kfree(other);
+}
+
+/* The frame table entry a one-page slab at `frame` has, made for real in a heap of its own. */
+static struct block_header one_page_slab_entry(uintptr_t frame)
+{
+    void *page;
+
+    heap_init();
+    heap_add_region((void *)frame, 8 * PAGE);
+    while ((page = kmalloc(PAGE)) != NULL && (uintptr_t)page != frame)
+        continue;
+    CHECK(page != NULL && heap_mark_slab(page, 1) == HEAP_OK);
+    CHECK_EQ(heap_slab_of((const void *)(frame + 16)), frame);
+    return *heap_frame_entry(frame);
+}
+
+/* A true slab header, written into the entry of a frame the region's blocks cover only in part. */
+static void heap_slab_of_refuses_a_slab_entry_for_a_frame_partly_outside_the_blocks(void)
+{
+    uintptr_t frame = (uintptr_t)arena + 4 * PAGE;
+    struct block_header genuine = one_page_slab_entry(frame), *entry;
+
+    heap_init();                                /* the blocks start half way into the frame */
+    CHECK(heap_add_region((void *)(frame + PAGE / 2), 4 * PAGE) != 0);
+    entry = heap_frame_entry(frame + PAGE / 2);
+    *entry = genuine;
+    CHECK_EQ(heap_slab_of((const void *)(frame + PAGE / 2)), 0);
+    entry->state = HEAP_FRAME_SMALL;
+    genuine = one_page_slab_entry(frame);
+    heap_init();                                /* the blocks end short of the frame's end */
+    CHECK(heap_add_region((void *)frame, PAGE + 16) != 0);
+    entry = heap_frame_entry(frame + 16);
+    CHECK(entry != NULL && entry->state == HEAP_FRAME_SMALL);
+    *entry = genuine;
+    CHECK_EQ(heap_slab_of((const void *)(frame + 16)), 0);
+    entry->state = HEAP_FRAME_SMALL;
+    kmem_cache_init();
 }
 
 /* ---- shrink and destroy ------------------------------------------------------------------------ */
@@ -1013,17 +1138,24 @@ static void kmem_cache_check_finds_a_bit_set_past_the_last_object(void)
     slab->free_map[n / 32] &= ~(1u << (n % 32));
 }
 
-static void kmem_cache_check_finds_a_scan_hint_that_skips_a_free_object(void)
+static void kmem_cache_check_finds_a_word_summary_that_disagrees_with_the_bitmap(void)
 {
     void *objects[200];
     struct kmem_cache *cache = busy_cache(objects);
-    struct slab *slab = (struct slab *)first_slab(&cache->empty);
+    struct slab *full = (struct slab *)first_slab(&cache->full);
+    struct slab *empty = (struct slab *)first_slab(&cache->empty);
+    unsigned words = (cache->objects_per_slab + 31) / 32;
 
-    slab->scan_from = 1;
-    CHECK_FINDS("scan hint skips a free object", cache, (uintptr_t)slab);
-    slab->scan_from = (uint16_t)((cache->objects_per_slab + 31) / 32);
-    CHECK_FINDS("scan hint skips a free object", cache, (uintptr_t)slab);
-    slab->scan_from = 0;
+    full->free_words = 1;                   /* a word with no free object marked as having one */
+    CHECK_FINDS("free_words disagrees with the bitmap", cache, (uintptr_t)full);
+    full->free_words = 0;
+    empty->free_words &= (uint16_t)~1u;     /* a word with free objects marked as having none */
+    CHECK_FINDS("free_words disagrees with the bitmap", cache, (uintptr_t)empty);
+    empty->free_words |= 1;
+    empty->free_words |= (uint16_t)(1u << words);
+    CHECK_FINDS("free_words marks a word past the bitmap", cache, (uintptr_t)empty);
+    empty->free_words &= (uint16_t)~(1u << words);
+    CHECK(kmem_cache_check(NULL) == 0);
 }
 
 static void kmem_cache_check_finds_a_slab_on_the_wrong_list(void)
@@ -1032,10 +1164,12 @@ static void kmem_cache_check_finds_a_slab_on_the_wrong_list(void)
     struct kmem_cache *cache = busy_cache(objects);
     struct slab *slab = (struct slab *)first_slab(&cache->full);
 
-    slab->free_map[slab->scan_from] |= 1;
+    slab->free_map[0] |= 1;
+    slab->free_words |= 1;
     slab->free_count++;
     CHECK_FINDS("slab on the wrong list for its free count", cache, (uintptr_t)slab);
-    slab->free_map[slab->scan_from] &= ~1u;
+    slab->free_map[0] &= ~1u;
+    slab->free_words &= (uint16_t)~1u;
     slab->free_count--;
 }
 
@@ -1201,6 +1335,7 @@ static const struct test tests[] = {
     TEST_ENTRY(kmem_cache_free_of_null_does_nothing),
     TEST_ENTRY(kmem_cache_free_refuses_a_double_free),
     TEST_ENTRY(kmem_cache_free_refuses_the_middle_of_an_object),
+    TEST_ENTRY(kmem_cache_free_takes_exactly_the_object_starts_among_every_byte_of_a_slab),
     TEST_ENTRY(kmem_cache_free_refuses_the_slab_header_and_the_tail_after_the_last_object),
     TEST_ENTRY(kmem_cache_free_refuses_an_object_of_another_cache),
     TEST_ENTRY(kmem_cache_free_refuses_kmalloc_blocks),
@@ -1209,6 +1344,9 @@ static const struct test tests[] = {
     TEST_ENTRY(refusals_reach_the_heaps_handler_with_the_callers_address),
     TEST_ENTRY(kfree_refuses_every_object_even_at_the_very_start_of_a_slab_page),
     TEST_ENTRY(kfree_refuses_the_start_of_a_one_page_slab),
+    TEST_ENTRY(heap_slab_of_finds_a_slab_from_every_byte_of_its_pages),
+    TEST_ENTRY(heap_slab_of_refuses_a_one_page_slab_whose_entry_is_damaged_or_moved),
+    TEST_ENTRY(heap_slab_of_refuses_a_slab_entry_for_a_frame_partly_outside_the_blocks),
     TEST_ENTRY(kmem_cache_shrink_gives_every_empty_slab_back),
     TEST_ENTRY(shrinking_an_emptied_cache_gives_the_heap_back_every_slab_byte),
     TEST_ENTRY(kmem_cache_shrink_keeps_full_and_partial_slabs),
@@ -1227,7 +1365,7 @@ static const struct test tests[] = {
     TEST_ENTRY(kmem_cache_check_passes_on_caches_in_every_state),
     TEST_ENTRY(kmem_cache_check_finds_a_free_count_that_disagrees_with_the_bitmap),
     TEST_ENTRY(kmem_cache_check_finds_a_bit_set_past_the_last_object),
-    TEST_ENTRY(kmem_cache_check_finds_a_scan_hint_that_skips_a_free_object),
+    TEST_ENTRY(kmem_cache_check_finds_a_word_summary_that_disagrees_with_the_bitmap),
     TEST_ENTRY(kmem_cache_check_finds_a_slab_on_the_wrong_list),
     TEST_ENTRY(kmem_cache_check_finds_a_slab_naming_another_cache),
     TEST_ENTRY(kmem_cache_check_finds_list_links_that_disagree),
