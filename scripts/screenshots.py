@@ -7,6 +7,8 @@ screendump) into docs/. Run it through `make screenshots`.
     docs/demo-boot.png        right after boot: status line, heap panel, prompt
     docs/demo-split.png       after 4 5 6 9 7 r: blocks split into buddies, one merge
     docs/demo-free-lists.png  then p: the free lists
+    docs/demo-slab.png        then k k k k k d: a slab of demo-24 in the panel, slabinfo
+    docs/demo-paging.png      then v n: the virtual memory map and a NULL-pointer report
 """
 
 import argparse
@@ -21,6 +23,8 @@ PICTURES = [                # (file name, keys pressed before it, one after anot
     ('demo-boot.png', ''),
     ('demo-split.png', '4569' + '7r'),
     ('demo-free-lists.png', 'p'),
+    ('demo-slab.png', 'kkkkkd'),
+    ('demo-paging.png', 'vn'),
 ]
 
 

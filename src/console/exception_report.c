@@ -18,8 +18,9 @@ uint8_t exception_report_title(unsigned vector)
     uint8_t colour = terminal_colour();
 
     terminal_set_colour(TITLE_COLOUR);
-    kprintf("EXCEPTION %u: %s\n", vector, exception_name(vector));
+    kprintf("EXCEPTION %u: %s", vector, exception_name(vector));
     terminal_set_colour(DETAIL_COLOUR);
+    kprintf("\n");             /* so a scroll blanks the next row in the detail colour */
     return colour;
 }
 

@@ -39,7 +39,7 @@ static size_t slabs_of(const struct kmem_cache *cache)
     return stats.slabs;
 }
 
-/* "kmem_cache_alloc: demo-24 object at 0x00135018, slab 0x00135000 (object 1 of 169)" */
+/* "kmem_cache_alloc: demo-24 object at 0x00141028, slab 0x00141000 (a new slab)" */
 void demo_slab_alloc(unsigned unused)
 {
     (void)unused;
@@ -58,7 +58,7 @@ void demo_slab_alloc(unsigned unused)
     demo_panel_show(DEMO_PANEL_SLAB);
     kprintf("kmem_cache_alloc: demo-24 object at 0x%08lx, slab 0x%08lx%s\n",
             (unsigned long)(uintptr_t)object, (unsigned long)heap_slab_of(object),
-            slabs_of(demo_cache) > slabs ? " (a new slab: one page from the heap)" : "");
+            slabs_of(demo_cache) > slabs ? " (a new slab)" : "");
 }
 
 void demo_slab_free(unsigned unused)

@@ -150,14 +150,13 @@ void vm_print_map(void)
         kprintf("paging is off: every address is the physical one, nothing is protected\n");
         return;
     }
-    kprintf("virtual memory map (identity: virtual = physical; P present, W/R writable or "
-            "read-only, S supervisor):\n");
+    kprintf("virtual memory map (identity): P present, W writable / R read-only, S kernel\n");
     paging_for_each_run(&kernel_space, kmap, kmap_count, print_run, NULL);
     paging_get_stats(&kernel_space, &stats);
-    kprintf("page tables: %zu table page%s and the directory, %zu KiB; %zu 4 KiB pages, "
-            "%zu 4 MiB pages; everything else not present\n", stats.table_pages,
-            stats.table_pages == 1 ? "" : "s", stats.table_bytes / 1024, stats.small_pages,
-            stats.large_pages);
+    kprintf("page tables: %zu table%s + the directory = %zu KiB; %zu 4K pages, %zu 4M pages\n",
+            stats.table_pages, stats.table_pages == 1 ? "" : "s", stats.table_bytes / 1024,
+            stats.small_pages, stats.large_pages);
+    kprintf("everything else is not present\n");
 }
 
 /* ---- page faults ------------------------------------------------------------- */

@@ -123,7 +123,7 @@ def test_info_tlb_has_exactly_the_pages_v_shows_and_page_0_is_absent():
             assert name in names, '%r missing from v: %r' % (name, names)
         code = [run for run in runs if run[4] == 'kernel code']
         assert code and not any(writable for _, _, writable, _, _ in code), 'kernel code writable'
-        assert 'everything else not present' in v_runs(machine)[1]
+        assert 'everything else is not present' in v_runs(machine)[1]
 
 
 def test_n_reports_a_null_pointer_dereference_and_the_prompt_returns():
