@@ -93,8 +93,8 @@ static int classify(const struct heap_block_info *block, void *context)
     if (block->start == kernel->array || block->state == HEAP_BLOCK_SLAB
         || (block->start >= kernel->pool_start && block->start < kernel->pool_end))
         return LEAK_SKIP;
-    if (block->state == HEAP_BLOCK_ALLOCATED && block->pages == 1 && vm_is_page_table(block->start))
-        return LEAK_NO_SCAN;
+    if (block->state == HEAP_BLOCK_ALLOCATED && block->pages != 0 && vm_is_page_table(block->start))
+        return LEAK_NO_SCAN;            /* one page, or two under heapdebug (red zone, callers) */
     return leak_default_kind(block);
 }
 
