@@ -225,7 +225,7 @@ static void print_run(const struct paging_run *run, void *unused)
             run->what != NULL ? run->what : "(outside every range)");
 }
 
-/* "guarded objects: 0x00400000-0x0047ffff, 3 of 64 live: ..." (their pages are the holes). */
+/* "guarded objects: 0x00400000-0x0047ffff, 3 of 64 live, the rest not present" (the holes). */
 static void print_guard_pool(void)
 {
     struct guard_stats stats;
