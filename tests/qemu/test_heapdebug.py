@@ -56,7 +56,7 @@ REDZONE_REPORT = [
 GUARD_BANNER = re.compile(r'^guard: 64 guarded objects at %s \(512 KiB\): every 97th kmalloc '
                           r'of at most 2040 bytes$' % HEX, re.MULTILINE)
 DEBUG_BANNER = re.compile(r'^heap: debugging on: ', re.MULTILINE)
-POOL_LINE = re.compile(r'^guarded objects: %s-%s, (\d+) of 64 live; ' % (HEX, HEX), re.MULTILINE)
+POOL_LINE = re.compile(r'^guarded objects: %s-%s, (\d+) of 64 live, the rest not present$' % (HEX, HEX), re.MULTILINE)
 LEAK_LINE = re.compile(r'^unreferenced object %s \((\d+) bytes?\), allocated by (%s|unknown \(boot with '
                        r'heapdebug\)):((?: [0-9a-f]{2}){1,16})$' % (HEX, HEX), re.MULTILINE)
 LEAK_TOTAL = re.compile(r'^leak scan: (\d+) unreferenced blocks?, (\d+) bytes? \((\d+) live blocks, '
