@@ -11,7 +11,7 @@ LEAK_UNIT_FLAGS    = $(HOST_FLAGS) $(HOST_SANITIZE)
 $(eval $(call host_program,leak_unit,LEAK_UNIT))
 
 TEST_SUITES += leak-unit
-SUITE_HELP_leak-unit := the leak scan: references to a start or inside, chains, cycles, no-scan and root blocks, random graphs, the heap's live set (host, ASan, UBSan)
+SUITE_HELP_leak-unit := the leak scan: references to a start or inside, chains, cycles, no-scan and root blocks, random graphs, the live set of the heap (host, ASan, UBSan)
 .PHONY: leak-unit
 
 leak-unit: $(HOST_DIR)/leak_unit
