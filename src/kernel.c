@@ -92,13 +92,47 @@ static void report_refused_free(const void *ptr, enum heap_status why, const voi
             ptr, heap_status_name(why), caller);
 }
 
+/*
+ * The heap's debugging reports (heap_on_debug_report), in the shape of
+ * Linux's SLUB reports: the kind and the block first, then who was involved.
+ */
+static void report_heap_bug(const struct heap_debug_report *report)
+{
+    unsigned long block = report->block, found = (uintptr_t)report->caller;
+
+    if (report->kind == HEAP_USE_AFTER_FREE) {
+        kprintf("BUG: heap use-after-free write in block 0x%08lx (scale %u): byte %zu is 0x%02x, "
+                "not 0x%02x\n", block, report->scale, report->offset, report->found,
+                report->expected);
+        kprintf("  freed by 0x%08lx; allocated by 0x%08lx; found by 0x%08lx\n",
+                (unsigned long)(uintptr_t)report->free_caller,
+                (unsigned long)(uintptr_t)report->alloc_caller, found);
+    } else {
+        kprintf("BUG: heap out-of-bounds write past block 0x%08lx (%zu bytes asked, scale %u): "
+                "byte %zu is 0x%02x, not 0x%02x\n", block, report->requested, report->scale,
+                report->offset, report->found, report->expected);
+        kprintf("  allocated by 0x%08lx; found by 0x%08lx\n",
+                (unsigned long)(uintptr_t)report->alloc_caller, found);
+    }
+}
+
+/* heapdebug on the command line: every debugging flag of the heap. */
+static unsigned heap_debug_wanted(const struct boot_info *info)
+{
+    return bootinfo_has_word(info, "heapdebug") ? HEAP_DEBUG_ALL : 0;
+}
+
 static void print_heap_summary(void)
 {
     struct heap_stats stats;
 
     heap_get_stats(&stats);
-    kprintf("heap: %zu KiB in %u region%s, largest free block %zu KiB\n", stats.managed_bytes / 1024,
-            stats.regions, stats.regions == 1 ? "" : "s", stats.largest_free_block / 1024);
+    kprintf("heap: %zu KiB in %u region%s, largest free block %zu KiB, frame tables %zu KiB\n",
+            stats.managed_bytes / 1024, stats.regions, stats.regions == 1 ? "" : "s",
+            stats.largest_free_block / 1024, stats.frame_table_bytes / 1024);
+    if (heap_debug_flags() != 0)
+        kprintf("heap: debugging on: freed blocks poisoned (0x6b) and quarantined, "
+                "red zones (0xcc), callers kept\n");
 }
 
 static void run_selftest(void)
@@ -173,11 +207,12 @@ void kernel_main(uint32_t magic, const struct multiboot_info *info)
     serial_enable_input(on_serial_byte);            /* COM1 bytes as keys */
     irq_install(SERIAL_IRQ, serial_interrupt);      /* ... on IRQ 4 */
     print_banner(&boot);                            /* version, loader, memory map */
-    memmap_fill_heap(&boot);                        /* usable RAM into the heap */
+    memmap_fill_heap(&boot, heap_debug_wanted(&boot));  /* usable RAM into the heap */
     heap_on_refusal(report_refused_free);
+    heap_on_debug_report(report_heap_bug);          /* poison and red zones found damaged */
     kmem_cache_init();                              /* no slab caches yet */
     print_heap_summary();
-    vm_init(terminal_display());                    /* identity map, paging on */
+    vm_init(terminal_display());                    /* identity map, paging on, guarded objects */
     if (bootinfo_has_word(&boot, "selftest"))
         run_selftest();
     demo_init(&boot);                               /* status line, panel, prompt */

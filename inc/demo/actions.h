@@ -34,6 +34,21 @@ void demo_null_read(unsigned unused);
 void demo_code_write(unsigned unused);
 void demo_stack_overflow(unsigned unused);
 
+/*
+ * guarded.c: keys a and z (guarded objects, every boot), A and Z (poison and
+ * red zones, under heapdebug). demo_guarded_init registers the fixup a and z
+ * rely on.
+ */
+void demo_guarded_init(void);
+void demo_guard_use_after_free(unsigned unused);
+void demo_guard_overflow(unsigned unused);
+void demo_poison_damage(unsigned unused);
+void demo_redzone_damage(unsigned unused);
+
+/* leaks.c: key e leaks a block, key l runs the leak scan (memory/leak.h) over the kernel. */
+void demo_leak_block(unsigned unused);
+void demo_leak_scan(unsigned unused);
+
 /* slabs.c: keys k, j, x and d, on the demo cache "demo-24" that demo_slabs_init creates. */
 void demo_slabs_init(void);
 void demo_slab_alloc(unsigned unused);

@@ -12,7 +12,8 @@ typedef void (*demo_action_fn)(unsigned argument);
 
 struct demo_key {
     uint16_t key;               /* an ASCII character or an enum key from console/input.h */
-    const char *description;    /* one line of help, at most 33 characters */
+    const char *description;    /* one line of help, at most 33 characters (a group's: 60);
+                                   NULL: one of a group, described by the row before */
     demo_action_fn action;
     unsigned argument;          /* passed to action: the scale for the 4-9 and r-o keys */
 };

@@ -7,7 +7,10 @@
  * or more) page-aligned and wholly usable, their header in a frame table.
  * Pure C11: no I/O and no hardware, so the host builds it for tests too.
  * It does not grow, does not lock (single CPU, no interrupt-time callers)
- * and does not hand out memory it was not given.
+ * and does not hand out memory it was not given. A debug mode (heap_set_debug)
+ * poisons freed memory, guards each request with a red zone, remembers
+ * callers and quarantines freed blocks; a sampler hook lets a guarded pool
+ * outside the heap serve every Nth small allocation.
  */
 #ifndef SHOMPOS_MEMORY_HEAP_H
 #define SHOMPOS_MEMORY_HEAP_H
@@ -75,6 +78,8 @@ enum heap_block_state {
     HEAP_FRAME_SMALL = 0x3c,        /* table only: the frame is carved into small blocks */
     HEAP_FRAME_TAIL = 0x7e,         /* table only: a page of a live page block that started
                                        `requested` frames earlier (stale once it is freed) */
+    HEAP_BLOCK_QUARANTINED = 0x71,  /* debug mode: freed, waiting in the quarantine; on no free
+                                       list (in band, or in the table for a page block's start) */
 };
 
 /* The in-band header's size: a small block's payload (what kmalloc returns) starts this far in. */
@@ -129,15 +134,24 @@ struct heap_stats {
     unsigned fragmentation_percent; /* 100 * (1 - largest_free_block / C), C = free_bytes or, if
                                        less, the largest block a region was carved into; 0 if none */
     size_t frame_table_bytes;       /* bytes the regions' frame tables take (not managed) */
+    size_t quarantined_blocks;      /* debug mode: freed blocks waiting in the quarantine... */
+    size_t quarantined_bytes;       /* ...and their bytes (neither free nor allocated) */
+    size_t debug_reports;           /* use-after-free and out-of-bounds reports made so far */
+    size_t sampled_allocations;     /* allocations the sampler served (not counted above) */
 };
 
-/* Called for each block, in address order, by heap_walk. */
+/* Called for each block, in address order, by heap_walk: allocated is 0 free, 1 allocated
+   (a slab too), 2 quarantined (debug mode). */
 typedef void (*heap_walk_fn)(uintptr_t block, unsigned scale, int allocated, void *context);
 
 /* Called when kfree (or krealloc) refuses a pointer; caller is its return address. */
 typedef void (*heap_refusal_fn)(const void *ptr, enum heap_status why, const void *caller);
 
-/* Forget every region: an empty heap. Counters and statistics start at zero. Call it first. */
+/*
+ * Forget every region: an empty heap. Counters and statistics start at zero,
+ * debugging is off, there is no sampler and the quarantine is empty. Call it
+ * first. (The refusal and report handlers stay.)
+ */
 void heap_init(void);
 
 /*
@@ -199,7 +213,11 @@ void *kcalloc(size_t n, size_t size);
  */
 void *krealloc(void *ptr, size_t size);
 
-/* Usable bytes at ptr (at least what was asked for), or 0 when ptr is not a live block. */
+/*
+ * Usable bytes at ptr (at least what was asked for), or 0 when ptr is not a
+ * live block. In debug mode exactly what was asked for (the rest of the block
+ * is red zone and trailer); for a sampled object, what the sampler says.
+ */
 size_t ksize(const void *ptr);
 
 /*
@@ -245,9 +263,10 @@ size_t heap_free_count(unsigned scale);
 size_t heap_free_list_peek(unsigned scale, uintptr_t *out, size_t max);
 
 /*
- * Visit every block of every region in address order; an allocated page
- * block of n pages is visited as its aligned pieces (the powers of two of n,
- * largest first), each allocated, so the visits tile each region's blocks.
+ * Visit every block of every region in address order; an allocated (or
+ * quarantined) page block of n pages is visited as its aligned pieces (the
+ * powers of two of n, largest first), each allocated (quarantined), so the
+ * visits tile each region's blocks.
  * visit must not call kmalloc, kfree or krealloc. A region's walk stops at a
  * corrupted header.
  */
@@ -289,10 +308,162 @@ enum heap_status heap_mark_slab(void *page, int slab);
 /* Start of the slab page block holding addr (any byte of it), or 0. O(1): reads the frame table. */
 uintptr_t heap_slab_of(const void *addr);
 
-/* 2^order pages aligned to their size, or NULL: kmalloc(HEAP_PAGE_BYTES << order). */
+/*
+ * 2^order pages aligned to their size, or NULL: kmalloc(HEAP_PAGE_BYTES << order),
+ * never sampled. (In debug mode the red zone and trailer take one page more.)
+ */
 void *heap_alloc_pages(unsigned order);
 
 /* Give back what heap_alloc_pages returned: kfree, refusals and all. */
 void heap_free_pages(void *page);
+
+/* ---- debugging: poison, red zones, callers, the quarantine ---------------------------- */
+
+/*
+ * Debug mode, as Linux's SLUB debugging and KASAN's quarantine do it. Turn it
+ * on with heap_set_debug after heap_init and before heap_add_region; it stays
+ * until the next heap_init. Off (the default), the heap is exactly as
+ * described above: same addresses, same splits, a freed block reused at
+ * once, no extra bytes.
+ *
+ * Callers (any flag on). Every live block ends with a trailer, the callers
+ * that allocated and freed it (struct heap_debug_trailer: 8 bytes on i686, 16
+ * on a 64-bit host). The block a request gets is the one a request of
+ * size + HEAP_DEBUG_SLACK bytes would get with debugging off: room for the
+ * trailer and for at least one red-zone byte. So a request that filled its
+ * block exactly takes the next scale (on i686 kmalloc(24) takes 64 bytes, not
+ * 32), and a page run of a whole number of pages takes one page more (a
+ * 4096-byte request keeps 2 pages). A block keeps its callers while it is
+ * live and while it waits in the quarantine; a block on a free list has none.
+ *
+ *   live block    | header | requested bytes | red zone 0xcc ...  | trailer |
+ *   quarantined   | header | 0x6b 0x6b 0x6b ...           ... 0xa5 | trailer |
+ *   free          | header | link | 0x6b 0x6b 0x6b ...                       |
+ *                 block    payload                               block end or run end
+ *
+ * (A page block has no header in band: its payload starts the block.)
+ *
+ * HEAP_DEBUG_POISON: a freed payload is filled with 0x6b, its last byte 0xa5
+ * (up to the trailer), and stays poison while free (with the quarantine
+ * off, 0x6b to the end at once: no callers kept); the poison is checked when
+ * the block leaves the quarantine to merge, when kmalloc hands the memory
+ * out again, and by heap_check. The regions are poisoned when they are
+ * added. A free block's own header and link, and the header a merged small
+ * block left behind, are the only other bytes a free block holds: a write
+ * into a link breaks its free list instead, which heap_check reports as such.
+ * HEAP_DEBUG_REDZONE: the bytes from the request to the trailer are 0xcc,
+ * checked by kfree, krealloc and heap_check. A block is still freed after a
+ * bad red zone: the heap's structure is intact, only the contents are suspect.
+ * HEAP_DEBUG_QUARANTINE: a freed block waits, on no free list, in a FIFO of
+ * at most HEAP_QUARANTINE_BLOCKS blocks and 1/HEAP_QUARANTINE_SHARE of the
+ * managed bytes (a bigger block skips it); the oldest leaves first, to merge,
+ * when a newer one needs its place, and when kmalloc would otherwise fail.
+ *
+ * In debug mode krealloc always moves the block (so the old one is freed,
+ * poisoned and quarantined like any other), ksize is the size asked for, and
+ * the largest request is HEAP_MAX_REQUEST - HEAP_DEBUG_SLACK.
+ * Costs with debugging off: none on kmalloc's and kfree's fast paths, which
+ * fail over to the careful paths while debugging or sampling is on.
+ */
+#define HEAP_DEBUG_POISON       1u
+#define HEAP_DEBUG_REDZONE      2u
+#define HEAP_DEBUG_QUARANTINE   4u
+#define HEAP_DEBUG_ALL          7u
+
+#define HEAP_POISON_FREE        0x6b    /* a freed payload, as Linux's POISON_FREE */
+#define HEAP_POISON_END         0xa5    /* its last byte, as POISON_END */
+#define HEAP_POISON_REDZONE     0xcc    /* from the request to the trailer (SLUB_RED_ACTIVE) */
+
+#define HEAP_QUARANTINE_BLOCKS  256     /* blocks the quarantine holds at most... */
+#define HEAP_QUARANTINE_SHARE   32      /* ...and bytes: managed_bytes / 32 at most */
+
+/* The last bytes of a live or quarantined block in debug mode. */
+struct heap_debug_trailer {
+    const void *alloc_caller;       /* who called kmalloc (kcalloc, krealloc) */
+    const void *free_caller;        /* who called kfree (krealloc); NULL while live */
+};
+
+#define HEAP_DEBUG_TRAILER_BYTES sizeof(struct heap_debug_trailer)
+
+/* What debug mode adds to each request: the trailer and one red-zone byte. */
+#define HEAP_DEBUG_SLACK (HEAP_DEBUG_TRAILER_BYTES + 1)
+
+/* Turn on the HEAP_DEBUG_* flags given (others ignored). Ignored once a region is added. */
+void heap_set_debug(unsigned flags);
+unsigned heap_debug_flags(void);
+
+/* Let every quarantined block merge, oldest first (poison checked). Returns how many. */
+size_t heap_drain_quarantine(void);
+
+enum heap_debug_kind {
+    HEAP_USE_AFTER_FREE,    /* a freed block's poison was changed */
+    HEAP_OUT_OF_BOUNDS,     /* a live block's red zone was changed */
+};
+
+/* What a debug check found: the first changed byte of one block. */
+struct heap_debug_report {
+    enum heap_debug_kind kind;
+    uintptr_t block, payload;       /* the block's start, and what kmalloc returned for it */
+    unsigned scale;                 /* the block's scale (a run's: that of its power of two) */
+    size_t requested;               /* what its caller asked for; 0 if found in a free block */
+    size_t offset;                  /* of the first changed byte, from the payload */
+    uint8_t expected, found;        /* what the byte should be (0x6b, 0xa5, 0xcc) and is */
+    const void *alloc_caller, *free_caller;     /* NULL when not kept */
+    const void *caller;             /* who called the heap function that found it */
+};
+
+/*
+ * Who hears about damaged poison (kmalloc, and any call that lets a
+ * quarantined block merge) and damaged red zones (kfree, krealloc). NULL:
+ * nobody (stats.debug_reports counts them anyway). fn may look (heap_check,
+ * heap_block_info, heap_walk) but must not allocate or free.
+ */
+typedef void (*heap_debug_fn)(const struct heap_debug_report *report);
+void heap_on_debug_report(heap_debug_fn fn);
+
+/* The block that holds an address, as heap_block_info finds it. */
+struct heap_block_info {
+    uintptr_t start;                /* the block's first byte (a small block's header) */
+    uintptr_t payload;              /* what kmalloc returned (would return, for a free block) */
+    unsigned scale;
+    size_t pages;                   /* a page block's pages (a run's: those it keeps); 0: small */
+    int state;                      /* HEAP_BLOCK_FREE, _ALLOCATED, _SLAB or _QUARANTINED */
+    size_t requested;               /* bytes asked for; 0 for a free block */
+    const void *alloc_caller, *free_caller;     /* debug mode's callers; NULL when not kept */
+};
+
+/*
+ * 1, with *out filled, when a region's blocks hold address (any byte of a
+ * block, its header included); 0 when none does (outside every region, in a
+ * frame table, or past a corrupted header). Writes nothing. O(1) for a live
+ * page block, O(scales) for a free one, a walk of at most one page's small
+ * blocks otherwise.
+ */
+int heap_block_info(const void *address, struct heap_block_info *out);
+
+/* ---- sampling: a guarded pool outside the heap -------------------------------------- */
+
+/*
+ * A sampler serves some allocations from memory of its own (a pool of
+ * guarded pages, say). While one is set, every `every`-th call of kmalloc,
+ * kcalloc and krealloc(NULL, n) with 1 <= n <= HEAP_PAGE_BYTES is offered to
+ * alloc first (every == 0: none); when alloc returns NULL the heap serves the
+ * call as usual. kfree, heap_free, krealloc and ksize first ask owns(p) and,
+ * if so, hand p to free, or copy size(p) bytes from it. The sampler must not
+ * call kmalloc, kcalloc, krealloc or kfree, and the struct must outlive its use.
+ */
+struct heap_sampler {
+    void *(*alloc)(size_t size, const void *caller);
+    int (*owns)(const void *p);
+    void (*free)(void *p, const void *caller);
+    size_t (*size)(const void *p);
+    unsigned every;
+};
+
+/* Set the sampler (NULL: none); its count starts afresh. */
+void heap_set_sampler(const struct heap_sampler *sampler);
+
+/* kmalloc that is never offered to the sampler: for exact demonstrations and tests. */
+void *heap_alloc_unsampled(size_t size);
 
 #endif

@@ -15,7 +15,8 @@
 void memmap_print(const struct boot_info *boot);
 
 /*
- * Empty the heap (heap_init), then add to it every usable (type 1) byte
+ * Empty the heap (heap_init), turn on the debugging flags heap_debug names
+ * (heap_set_debug: HEAP_DEBUG_* or 0), then add to it every usable (type 1) byte
  * between 1 MiB and 4 GiB, less the kernel image, the framebuffer, the span
  * from the lowest module to the highest, and every byte a non-usable entry
  * covers, wherever it is listed. Entries may be unsorted, duplicated or
@@ -23,6 +24,6 @@ void memmap_print(const struct boot_info *boot);
  * manages. A refused region of 4 KiB or more, or any refused once the heap's
  * region limit is reached, gets a line "heap: region ... refused: <reason>".
  */
-uint64_t memmap_fill_heap(const struct boot_info *boot);
+uint64_t memmap_fill_heap(const struct boot_info *boot, unsigned heap_debug);
 
 #endif

@@ -18,13 +18,36 @@
 /*
  * Build the page tables (from kmalloc'd pages, so after the heap has its
  * regions) for the kernel image, every heap region and display's memory
- * (NULL: none), then turn paging on with CR0.WP. Returns false, with a
- * message and paging still off, when the tables cannot be built.
+ * (NULL: none), then turn paging on with CR0.WP, then start the guarded
+ * objects. Returns false, with a message and paging still off, when the
+ * tables cannot be built.
  */
 bool vm_init(const struct display *display);
 
 /* Is paging on? */
 bool vm_enabled(void);
+
+/*
+ * Make the 4 KiB page at page (page aligned, inside the identity map)
+ * present and writable, mapped to itself, or not present; each does invlpg.
+ * False when paging is off or paging.c refuses (a page already mapped
+ * otherwise, one never covered by a table, a 4 MiB page). For heap debugging.
+ */
+bool vm_map_page(uintptr_t page);
+bool vm_unmap_page(uintptr_t page);
+
+/*
+ * The guarded objects (memory/guard.h): vm_init takes the pool's 512 KiB
+ * from the heap before it builds the tables, then makes every page of it
+ * not present and samples kmalloc into it. NULL when there is none (paging
+ * off, or no memory for it). A page fault in the pool is reported as a use
+ * after free or an overflow of the object it hit.
+ */
+struct guard_pool;
+struct guard_pool *vm_guard_pool(void);
+
+/* Is page one of the kernel's page tables (a table the directory points to)? For the leak scan. */
+bool vm_is_page_table(uintptr_t page);
 
 /* The v key: each run of pages with the same flags, what it is, and what the tables cost. */
 void vm_print_map(void);

@@ -12,6 +12,7 @@
 #include "demo/screen.h"
 #include "console/input.h"
 #include "console/kprintf.h"
+#include "lib/string.h"
 #include "memory/heap.h"
 
 static const char *plural(size_t n) { return n == 1 ? "" : "s"; }
@@ -53,6 +54,26 @@ static void say_out_of_memory(unsigned scale)
 }
 
 /*
+ * "kmalloc: scale 4 (16 bytes) at 0x0012f000, 8 splits of a scale 12 block".
+ * Under heapdebug the block is a scale larger than the key's when the red
+ * zone and the callers do not fit beside the request: the line says so.
+ */
+static void say_allocated(const void *ptr, unsigned wanted, size_t splits)
+{
+    unsigned scale = heap_block_scale(ptr);
+
+    kprintf("kmalloc: scale %u (%zu bytes) at 0x%08lx, ", scale, heap_scale_bytes(scale),
+            (unsigned long)heap_block_of(ptr));
+    if (splits == 0)
+        kprintf("0 splits: free list %u had a block", scale);
+    else
+        kprintf("%zu split%s of a scale %u block", splits, plural(splits), scale + (unsigned)splits);
+    if (scale != wanted)
+        kprintf(" (heapdebug: %zu bytes asked, then red zone and callers)", heap_scale_payload(wanted));
+    kprintf("\n");
+}
+
+/*
  * kmalloc takes the smallest free block of scale >= the one asked for and
  * splits it in halves until it has the right scale: n splits mean the block
  * came from a free block of scale + n, whose upper halves are now free.
@@ -64,20 +85,16 @@ void demo_allocate(unsigned scale)
         return;
     }
     size_t splits = splits_so_far();
-    void *ptr = kmalloc(heap_scale_payload(scale));
+    void *ptr = heap_alloc_unsampled(heap_scale_payload(scale));    /* never a guarded object */
     if (ptr == NULL) {
         say_out_of_memory(scale);
         return;
     }
     splits = splits_so_far() - splits;
+    memset(ptr, 0, heap_scale_payload(scale));  /* no stale free-list links for the leak scan (l) */
     demo_blocks_push(scale, ptr);
     demo_panel_show(DEMO_PANEL_HEAP);
-    kprintf("kmalloc: scale %u (%zu bytes) at 0x%08lx, ", scale, heap_scale_bytes(scale),
-            (unsigned long)heap_block_of(ptr));
-    if (splits == 0)
-        kprintf("0 splits: free list %u had a block\n", scale);
-    else
-        kprintf("%zu split%s of a scale %u block\n", splits, plural(splits), scale + (unsigned)splits);
+    say_allocated(ptr, scale, splits);
 }
 
 /* Free one demo block; returns the merges it caused (heap_free never refuses a live demo block). */
@@ -101,7 +118,9 @@ static void say_freed(uintptr_t block, unsigned scale, size_t merges)
     unsigned merged = scale + (unsigned)merges;
 
     kprintf("kfree: scale %u at 0x%08lx, ", scale, (unsigned long)block);
-    if (merges == 0)
+    if (merges == 0 && (heap_debug_flags() & HEAP_DEBUG_QUARANTINE))
+        kprintf("0 merges: quarantined (heapdebug), it merges when it leaves\n");
+    else if (merges == 0)
         kprintf("0 merges: its buddy is not a free scale %u block\n", scale);
     else
         kprintf("%zu merge%s into a free scale %u block at 0x%08lx\n", merges, plural(merges), merged,
@@ -118,8 +137,9 @@ void demo_free(unsigned scale)
         return;
     }
     uintptr_t block = heap_block_of(ptr);     /* while it is still a live block */
+    unsigned block_scale = heap_block_scale(ptr);   /* the key's, or more under heapdebug */
     demo_panel_show(DEMO_PANEL_HEAP);
-    say_freed(block, scale, free_block(ptr));
+    say_freed(block, block_scale, free_block(ptr));
 }
 
 /* Newest first, across all scales: the exact reverse of the kmalloc calls still live. */

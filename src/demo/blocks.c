@@ -32,12 +32,16 @@ bool demo_blocks_push(unsigned scale, void *ptr)
     return true;
 }
 
+/* The slot is cleared: a stale copy of a freed pointer would keep a later leak hidden from l. */
 void *demo_blocks_pop(unsigned scale)
 {
     if (!scale_valid(scale) || depth[scale - DEMO_FIRST_SCALE] == 0)
         return NULL;
     unsigned i = scale - DEMO_FIRST_SCALE;
-    return stacks[i][--depth[i]].ptr;
+    struct demo_block *top = &stacks[i][--depth[i]];
+    void *ptr = top->ptr;
+    *top = (struct demo_block){ NULL, 0 };
+    return ptr;
 }
 
 unsigned demo_blocks_count(unsigned scale)

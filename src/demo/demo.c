@@ -2,7 +2,8 @@
  * demo.c - the interactive heap demo: set it up, then for each key echo
  * its name, run its action from the key table (keys.c), redraw the status
  * line and heap panel, and print the prompt "shomp> " again.
- * The actions live in actions.c, slabs.c, report.c, bench.c, divide.c and faults.c.
+ * The actions live in actions.c, slabs.c, report.c, bench.c, divide.c, faults.c,
+ * guarded.c and leaks.c.
  */
 #include <stddef.h>
 #include "demo/demo.h"
@@ -39,6 +40,7 @@ void demo_init(const struct boot_info *boot)
 {
     demo_divide_init();                         /* key 0's exception fixup */
     demo_faults_init();                         /* keys n and w's fixups */
+    demo_guarded_init();                        /* keys a and z's fixup */
     demo_slabs_init();                          /* the cache demo-24, for keys k, j, x */
     demo_report_init(boot);                     /* the memory map, for key m */
     demo_panel_init();                          /* the panel's window */

@@ -69,6 +69,7 @@ void demo_slab_free(unsigned unused)
         return;
     }
     void *object = objects[--object_count];
+    objects[object_count] = NULL;       /* no stale copy for the leak scan to follow */
     uintptr_t slab = heap_slab_of(object);
     kmem_cache_free(demo_cache, object);
     demo_panel_show(DEMO_PANEL_SLAB);

@@ -6,8 +6,9 @@
  * frame table for page blocks (as Linux keeps struct page out of the pages),
  * and exact page runs (Linux's alloc_pages_exact). Pure C11 with no I/O, no
  * assembly and no kernel headers, so the host compiles it unchanged for tests.
- * It does not lock, does not grow, and never reads or writes memory outside
- * the regions it was given.
+ * Its debug mode follows Linux's SLUB debugging (poison, red zones, callers)
+ * and KASAN's quarantine. It does not lock, does not grow, and never reads
+ * or writes memory outside the regions it was given.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -55,6 +56,11 @@
 #define NO_SCALE (HEAP_MAX_SCALE + 1)
 #define TAG_OFFSET offsetof(struct block_header, scale)
 #define OUT_OF_LINE __attribute__((noinline))   /* so that the common path saves no registers */
+#define INLINE_ALWAYS inline __attribute__((always_inline))  /* a fast path, in each caller */
+#define CALLER __builtin_return_address(0)      /* who called the function it is written in */
+#define FRONT_BYTES MIN_BLOCK_BYTES             /* a free block's header and link: never poison */
+#define TRAILER_BYTES HEAP_DEBUG_TRAILER_BYTES
+#define SLACK HEAP_DEBUG_SLACK
 
 /*
  * The alignment guarantee rests on these: every block starts at a multiple of
@@ -74,6 +80,9 @@ _Static_assert(MIN_BLOCK_BYTES <= HEAP_PAGE_BYTES / 2, "some blocks are small");
 _Static_assert(TAG_OFFSET == 4 && offsetof(struct block_header, state) == 5
                && offsetof(struct block_header, check) == 6, "scale, state, check: one tag word");
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "tag: scale | state << 8 | check << 16");
+_Static_assert(TRAILER_BYTES % _Alignof(struct heap_debug_trailer) == 0
+               && _Alignof(struct heap_debug_trailer) <= HEAP_ALIGNMENT, "a trailer ends a block");
+_Static_assert(SLACK < HEAP_MAX_REQUEST && HEAP_QUARANTINE_BLOCKS > 0, "debug sizes add up");
 #if defined(__i386__)
 _Static_assert(MIN_BLOCK_BYTES > 8 && MIN_BLOCK_BYTES <= 16, "i686: 16-byte blocks, scale 4");
 #endif
@@ -100,6 +109,23 @@ static struct block_header no_table[2] = {
 
 static const struct region no_region;   /* holds no address */
 
+/*
+ * The quarantine: a ring of block starts, oldest at `oldest`. The blocks say
+ * HEAP_BLOCK_QUARANTINED and are on no free list.
+ */
+struct quarantine {
+    uintptr_t blocks[HEAP_QUARANTINE_BLOCKS];
+    unsigned oldest, count;
+    size_t bytes;
+};
+
+/*
+ * The hooks (a debug flag or a sampler) cost kmalloc and kfree nothing while
+ * they are off: while they are on, `hooked` is set, kmalloc's request_limit
+ * is 0 so that every request misses the fast path, and `recent` stays
+ * no_region so that every kfree misses it too. The miss paths look at
+ * `hooked` and take the hooked way (see allocation_missed and pointer_free).
+ */
 static struct {
     struct list_header free_lists[HEAP_MAX_SCALE + 1];  /* a sentinel head per scale */
     size_t free_count[HEAP_MAX_SCALE + 1];
@@ -107,10 +133,20 @@ static struct {
     struct region regions[HEAP_MAX_REGIONS];            /* sorted by address */
     unsigned region_count;
     const struct region *recent;    /* the region the last search found: tried first */
+    size_t request_limit;           /* HEAP_MAX_REQUEST, or 0 while hooked */
     size_t largest_carved;          /* the largest block any region was carved into */
     struct heap_stats stats;        /* the counters; heap_get_stats adds the rest */
     heap_refusal_fn on_refusal;
-} heap = {.recent = &no_region};
+    heap_debug_fn on_debug_report;
+    bool hooked;                    /* debug != 0 or sampler != NULL */
+    unsigned debug;                 /* the HEAP_DEBUG_* flags */
+    const struct heap_sampler *sampler;
+    unsigned sample_countdown;      /* eligible calls until the next is offered to the sampler */
+    struct quarantine quarantine;
+} heap = {.recent = &no_region, .request_limit = HEAP_MAX_REQUEST};
+
+/* Is any of these HEAP_DEBUG_* flags on? */
+static bool debugging(unsigned flags) { return (heap.debug & flags) != 0; }
 
 /* ---- scale arithmetic ------------------------------------------------------ */
 
@@ -150,13 +186,13 @@ static unsigned page_scale_for(size_t size)
 
 /*
  * The scale of the block that serves a request of size bytes, or 0 when none
- * can: a small block holding the header too (ceil_log2(size + header), and
- * or-ing in min_block - 1 makes it at least the smallest scale), or else a
- * page block.
+ * can (size 0 or over limit, HEAP_MAX_REQUEST but for heap.request_limit): a
+ * small block holding the header too (ceil_log2(size + header), and or-ing in
+ * min_block - 1 makes it at least the smallest scale), or else a page block.
  */
-static inline unsigned scale_for_request(size_t size)
+static inline unsigned scale_for_request(size_t size, size_t limit)
 {
-    if (size - 1 >= HEAP_MAX_REQUEST)
+    if (size - 1 >= limit)
         return 0;                       /* 0, or too large: size - 1 wraps round for 0 */
     unsigned scale = floor_log2((size + HEADER_BYTES - 1) | (min_block() - 1)) + 1;
     if (scale < PAGE_SCALE)
@@ -256,14 +292,22 @@ static struct list_header *link_of(uintptr_t b) { return (struct list_header *)(
 
 static uintptr_t block_of_link(const struct list_header *n) { return (uintptr_t)n - HEADER_BYTES; }
 
+/* The states an in-band header can have. */
 static bool state_known(uint8_t state)
 {
-    return state == HEAP_BLOCK_FREE || state == HEAP_BLOCK_ALLOCATED;
+    return state == HEAP_BLOCK_FREE || state == HEAP_BLOCK_ALLOCATED
+        || state == HEAP_BLOCK_QUARANTINED;
 }
 
 static bool state_live(uint8_t state)
 {
     return state == HEAP_BLOCK_ALLOCATED || state == HEAP_BLOCK_SLAB;
+}
+
+/* A block whose bytes are still its caller's or the quarantine's: no free list has it. */
+static bool state_kept(uint8_t state)
+{
+    return state_live(state) || state == HEAP_BLOCK_QUARANTINED;
 }
 
 /*
@@ -387,20 +431,35 @@ static inline void block_make_free(uintptr_t block, unsigned scale, const struct
 
 /* ---- regions --------------------------------------------------------------- */
 
+/* Hooked while a debug flag or a sampler is on: see the comment above the heap. */
+static void hooks_update(void)
+{
+    heap.hooked = heap.debug != 0 || heap.sampler != NULL;
+    heap.request_limit = heap.hooked ? 0 : HEAP_MAX_REQUEST;
+    heap.recent = &no_region;
+}
+
 void heap_init(void)
 {
     heap.nonempty = 0;
     heap.region_count = 0;
-    heap.recent = &no_region;
     heap.largest_carved = 0;
     heap.stats = (struct heap_stats){0};
+    heap.debug = 0;
+    heap.sampler = NULL;
+    heap.quarantine.oldest = heap.quarantine.count = 0;
+    heap.quarantine.bytes = 0;
+    hooks_update();
     for (unsigned s = 0; s <= HEAP_MAX_SCALE; s++) {
         heap.free_lists[s].next = heap.free_lists[s].prev = &heap.free_lists[s];
         heap.free_count[s] = 0;
     }
 }
 
-/* The region whose blocks hold address a, or NULL: a binary search of the sorted regions. */
+/*
+ * The region whose blocks hold address a, or NULL: a binary search of the
+ * sorted regions. It becomes the recent one, unless hooked (see the heap).
+ */
 static OUT_OF_LINE const struct region *region_search(uintptr_t a)
 {
     unsigned low = 0, high = heap.region_count;
@@ -413,7 +472,7 @@ static OUT_OF_LINE const struct region *region_search(uintptr_t a)
         else if (a >= r->end)
             low = middle + 1;
         else
-            return heap.recent = r;
+            return heap.hooked ? r : (heap.recent = r);
     }
     return NULL;
 }
@@ -424,6 +483,20 @@ static inline const struct region *region_of(uintptr_t a)
     const struct region *r = heap.recent;
 
     return a - r->start < r->span ? r : region_search(a);
+}
+
+/* kfree's fast path misses the recent region while hooked: then it finds none at all. */
+static OUT_OF_LINE const struct region *region_missed(uintptr_t a)
+{
+    return heap.hooked ? NULL : region_search(a);
+}
+
+/* region_of for kfree's fast path: NULL while hooked, so that kfree takes the careful way. */
+static inline const struct region *fast_region_of(uintptr_t a)
+{
+    const struct region *r = heap.recent;
+
+    return a - r->start < r->span ? r : region_missed(a);
 }
 
 /* Where [start, limit) goes in the sorted array, or HEAP_MAX_REGIONS when it overlaps a region. */
@@ -492,6 +565,8 @@ static void region_carve(const struct region *r)
 {
     unsigned scale;
 
+    if (debugging(HEAP_DEBUG_POISON))       /* all free memory is poison, from the start */
+        __builtin_memset((void *)r->start, HEAP_POISON_FREE, r->end - r->start);
     for (uintptr_t block = r->start; block < r->end; block += scale_bytes(scale)) {
         scale = carve_scale(block, r->end);
         block_make_free(block, scale, r);
@@ -663,16 +738,11 @@ static OUT_OF_LINE void *run_claim(uintptr_t block, unsigned from, unsigned scal
     return (void *)block;
 }
 
-void *kmalloc(size_t size)
+/* Hand out a block of scale `scale` for size bytes, taken off the list of scale `from`. */
+static inline void *block_claim(unsigned from, unsigned scale, size_t size)
 {
-    unsigned scale = scale_for_request(size);
-    unsigned from = free_scale_at_least(scale);     /* the smallest free block that fits */
-
-    if (from == NO_SCALE) {
-        heap.stats.failed_allocations++;
-        return NULL;
-    }
     uintptr_t block = free_list_pop(from);
+
     if (scale >= PAGE_SCALE)
         return run_claim(block, from, scale, size);
     if (from != scale)
@@ -680,25 +750,69 @@ void *kmalloc(size_t size)
     return small_claim(block, size);        /* its free header already holds the scale */
 }
 
+static void *allocation_missed(size_t size, const void *caller, bool sampled);
+
+/*
+ * kmalloc: the smallest free block that fits, split down if need be. No
+ * block, a size it cannot serve, or the hooks on (request_limit 0): the
+ * miss path decides.
+ */
+static INLINE_ALWAYS void *allocate(size_t size, const void *caller, bool sampled)
+{
+    unsigned scale = scale_for_request(size, heap.request_limit);
+    unsigned from = free_scale_at_least(scale);     /* the smallest free block that fits */
+
+    if (from == NO_SCALE)
+        return allocation_missed(size, caller, sampled);
+    return block_claim(from, scale, size);
+}
+
+/* An allocation without the hooks: what kmalloc does while they are off. */
+static void *plain_allocate(size_t size)
+{
+    unsigned scale = scale_for_request(size, HEAP_MAX_REQUEST);
+    unsigned from = free_scale_at_least(scale);
+
+    if (from == NO_SCALE) {
+        heap.stats.failed_allocations++;
+        return NULL;
+    }
+    return block_claim(from, scale, size);
+}
+
+void *kmalloc(size_t size) { return allocate(size, CALLER, true); }
+
+void *heap_alloc_unsampled(size_t size) { return allocate(size, CALLER, false); }
+
 /* ---- looking up a pointer -------------------------------------------------- */
 
 /*
- * Does a live page block (allocated or slab) hold address a of region r? A
- * TAIL entry says where its run starts; that start must be a live page block
- * whose pages reach a. Stale TAIL entries (of a run freed since) fail there.
+ * The header of the kept page block (live or quarantined) that holds address
+ * a of region r, or NULL. A TAIL entry says where its run starts; that start
+ * must be a kept page block whose pages reach a. Stale TAIL entries (of a run
+ * freed since) fail there.
  */
-static bool run_holding(uintptr_t a, const struct region *r, uintptr_t *head)
+static const struct block_header *run_kept(uintptr_t a, const struct region *r, uintptr_t *head)
 {
     const struct block_header *entry = frame_entry(r, a);
     uintptr_t frame = frame_of(a);
     size_t back = entry->state == HEAP_FRAME_TAIL ? entry->requested : 0;
 
     if (frame < r->start || back > (frame - r->start) >> PAGE_SCALE)
-        return false;
+        return NULL;
     *head = frame - back * PAGE_BYTES;
     const struct block_header *run = frame_entry(r, *head);
-    return state_live(run->state) && page_header_valid(run, *head, r) && run_fits(run)
+    bool holds = state_kept(run->state) && page_header_valid(run, *head, r) && run_fits(run)
         && ((a - *head) >> PAGE_SCALE) < run_pages(run);
+    return holds ? run : NULL;
+}
+
+/* Does a live page block (allocated or slab) hold address a of region r? */
+static bool run_holding(uintptr_t a, const struct region *r, uintptr_t *head)
+{
+    const struct block_header *run = run_kept(a, r, head);
+
+    return run != NULL && state_live(run->state);
 }
 
 static enum heap_status small_status(uintptr_t block, const struct region *r);
@@ -733,6 +847,10 @@ static enum heap_status page_status(uintptr_t p, const struct region *r)
         return entry->state == HEAP_BLOCK_SLAB ? HEAP_SLAB_MEMORY : HEAP_OK;
     case HEAP_BLOCK_FREE:
         return page_header_valid(entry, p, r) ? HEAP_DOUBLE_FREE : HEAP_CORRUPTED_HEADER;
+    case HEAP_BLOCK_QUARANTINED:
+        if (!page_header_valid(entry, p, r) || !run_fits(entry))
+            return HEAP_CORRUPTED_HEADER;
+        return HEAP_DOUBLE_FREE;
     case HEAP_FRAME_TAIL: {
         enum heap_status inside = inside_page_status(p, r);
         return inside == HEAP_INVALID_POINTER ? HEAP_NOT_HANDED_OUT : inside;
@@ -752,7 +870,7 @@ static enum heap_status small_status(uintptr_t block, const struct region *r)
         return HEAP_INVALID_POINTER;    /* before the region, misaligned, or no header there */
     if (!small_header_valid(block, r))
         return HEAP_CORRUPTED_HEADER;
-    return header_at(block)->state == HEAP_BLOCK_FREE ? HEAP_DOUBLE_FREE : HEAP_OK;
+    return header_at(block)->state == HEAP_BLOCK_ALLOCATED ? HEAP_OK : HEAP_DOUBLE_FREE;
 }
 
 /*
@@ -912,6 +1030,15 @@ static OUT_OF_LINE void small_merge(uintptr_t block, unsigned scale, const struc
     page_merge(block, scale, r);
 }
 
+/* Give a small block whose header says free back: merged with its buddy, or onto its list. */
+static inline void small_give_back(uintptr_t block, unsigned scale, const struct region *r)
+{
+    if (buddy_mergeable(block, scale, r, false))
+        small_merge(block, scale, r);
+    else
+        free_list_push(block, scale);
+}
+
 /* Free a small block pointer_lookup or small_block_live has vouched for. */
 static inline void small_free(uintptr_t block, const struct region *r)
 {
@@ -922,10 +1049,7 @@ static inline void small_free(uintptr_t block, const struct region *r)
     heap.stats.frees++;
     header->state = HEAP_BLOCK_FREE;    /* an upper half's header stays behind: it must say free */
     header->requested = 0;
-    if (buddy_mergeable(block, scale, r, false))
-        small_merge(block, scale, r);
-    else
-        free_list_push(block, scale);
+    small_give_back(block, scale, r);
 }
 
 /*
@@ -961,15 +1085,22 @@ static void run_free(uintptr_t block, const struct region *r)
         run_free_pieces(block, block + pages * PAGE_BYTES, r);
 }
 
-static void block_free(const void *ptr, uintptr_t block, const struct region *r)
+static void debug_free(uintptr_t block, const struct region *r, const void *caller);
+
+/* Free a live block pointer_lookup has vouched for; caller is kfree's (krealloc's) caller. */
+static void block_free(const void *ptr, uintptr_t block, const struct region *r,
+                       const void *caller)
 {
-    if ((uintptr_t)ptr == block)
+    if (heap.debug != 0)
+        debug_free(block, r, caller);
+    else if ((uintptr_t)ptr == block)
         run_free(block, r);
     else
         small_free(block, r);
 }
 
-static enum heap_status pointer_free(void *ptr, const void *caller, bool report)
+/* kfree the careful way: look ptr up, refuse it or free it. */
+static enum heap_status checked_free(void *ptr, const void *caller, bool report)
 {
     uintptr_t block;
     const struct region *r;
@@ -979,8 +1110,24 @@ static enum heap_status pointer_free(void *ptr, const void *caller, bool report)
     enum heap_status why = pointer_lookup(ptr, &block, &r);
     if (why != HEAP_OK)
         return free_refused(ptr, why, caller, report);
-    block_free(ptr, block, r);
+    block_free(ptr, block, r, caller);
     return HEAP_OK;
+}
+
+/* Is ptr an object the sampler handed out? */
+static bool sampled_object(const void *ptr)
+{
+    return ptr != NULL && heap.sampler != NULL && heap.sampler->owns(ptr);
+}
+
+/* Where kfree's fast paths fail over: the sampler's object, or the careful way. */
+static OUT_OF_LINE enum heap_status pointer_free(void *ptr, const void *caller, bool report)
+{
+    if (heap.hooked && sampled_object(ptr)) {
+        heap.sampler->free(ptr, caller);
+        return HEAP_OK;
+    }
+    return checked_free(ptr, caller, report);
 }
 
 /*
@@ -999,7 +1146,7 @@ static inline bool page_block_live(uintptr_t p, const struct region *r)
 /* A page pointer for kfree: the common case checked in full, the rest the careful way. */
 static OUT_OF_LINE enum heap_status page_release(void *ptr, const void *caller, bool report)
 {
-    const struct region *r = region_of((uintptr_t)ptr);
+    const struct region *r = fast_region_of((uintptr_t)ptr);
 
     if (r == NULL || !page_block_live((uintptr_t)ptr, r))
         return pointer_free(ptr, caller, report);
@@ -1008,26 +1155,411 @@ static OUT_OF_LINE enum heap_status page_release(void *ptr, const void *caller, 
 }
 
 /* kfree and heap_free: a small block's common case inline, a page's out of line. */
-static inline enum heap_status block_release(void *ptr, const void *caller, bool report)
+static INLINE_ALWAYS enum heap_status block_release(void *ptr, const void *caller, bool report)
 {
     uintptr_t block = (uintptr_t)ptr - HEADER_BYTES;
 
     if (page_aligned((uintptr_t)ptr))
         return page_release(ptr, caller, report);
-    const struct region *r = region_of(block);
+    const struct region *r = fast_region_of(block);
     if (r == NULL || !small_block_live(block, r))
         return pointer_free(ptr, caller, report);
     small_free(block, r);
     return HEAP_OK;
 }
 
-void kfree(void *ptr) { block_release(ptr, __builtin_return_address(0), true); }
+void kfree(void *ptr) { block_release(ptr, CALLER, true); }
 
-enum heap_status heap_free(void *ptr) { return block_release(ptr, NULL, false); }
+enum heap_status heap_free(void *ptr) { return block_release(ptr, CALLER, false); }
 
 void heap_report_refusal(const void *ptr, enum heap_status why, const void *caller)
 {
     free_refused(ptr, why, caller, true);
+}
+
+
+/* ---- debugging: poison, red zones, callers, the quarantine ------------------- */
+
+/* What debug mode adds to every request (see heap.h). */
+static size_t debug_slack(void) { return heap.debug != 0 ? SLACK : 0; }
+
+/*
+ * A block as debug mode sees it (heap.h draws it): its payload; its end (a
+ * kept run's: the end of the pages it keeps), with the trailer just before
+ * it; and what its caller asked for (0 for a free block).
+ */
+struct block_view {
+    uintptr_t block, payload, end;
+    unsigned scale;
+    uint8_t state;
+    size_t requested;
+    struct heap_debug_trailer *trailer;
+};
+
+/* The view of the block at block of r, whose header is known to be intact. */
+static struct block_view block_view(uintptr_t block, const struct region *r)
+{
+    bool page = frame_entry(r, block)->state != HEAP_FRAME_SMALL;
+    const struct block_header *h = page ? frame_entry(r, block) : header_at(block);
+    bool kept = state_kept(h->state);
+    struct block_view v = {block, page ? block : block + HEADER_BYTES,
+                           block + scale_bytes(h->scale), h->scale, h->state,
+                           kept ? h->requested - debug_slack() : 0, NULL};
+
+    if (page && kept)
+        v.end = block + run_pages(h) * PAGE_BYTES;
+    v.trailer = (struct heap_debug_trailer *)(v.end - TRAILER_BYTES);
+    return v;
+}
+
+/* The first byte of [from, to) that is not `value`, or `to`: a word at a time where it can. */
+static uintptr_t first_unlike(uintptr_t from, uintptr_t to, uint8_t value)
+{
+    uintptr_t word = UINTPTR_MAX / 0xff * value, got;
+
+    while (from < to && from % sizeof(word) != 0 && *(const uint8_t *)from == value)
+        from++;
+    for (; to - from >= sizeof(word); from += sizeof(word)) {
+        __builtin_memcpy(&got, (const void *)from, sizeof(got));
+        if (got != word)
+            break;
+    }
+    while (from < to && *(const uint8_t *)from == value)
+        from++;
+    return from;
+}
+
+/* Poison a freed payload up to its trailer: 0x6b, and 0xa5 in the last byte. */
+static void payload_poison(const struct block_view *v)
+{
+    uintptr_t last = (uintptr_t)v->trailer - 1;
+
+    __builtin_memset((void *)v->payload, HEAP_POISON_FREE, last - v->payload);
+    *(uint8_t *)last = HEAP_POISON_END;
+}
+
+/* The first changed byte of a quarantined block's poison, or its trailer when none is. */
+static uintptr_t payload_damage(const struct block_view *v)
+{
+    uintptr_t last = (uintptr_t)v->trailer - 1, bad = first_unlike(v->payload, last,
+                                                                   HEAP_POISON_FREE);
+
+    return bad != last || *(const uint8_t *)last != HEAP_POISON_END ? bad : last + 1;
+}
+
+/* The first changed byte of a live block's red zone, or its trailer when none is. */
+static uintptr_t redzone_damage(const struct block_view *v)
+{
+    return first_unlike(v->payload + v->requested, (uintptr_t)v->trailer, HEAP_POISON_REDZONE);
+}
+
+/* Is there a header at slot that a small block left behind when it merged? Free, check right. */
+static bool stale_header(uintptr_t slot, const struct region *r)
+{
+    return header_at(slot)->state == HEAP_BLOCK_FREE && small_header_valid(slot, r);
+}
+
+/*
+ * The first byte of a free block's body (past its header and link) that is
+ * not poison, or end. The headers merged small blocks left behind (kfree
+ * reads them to name a double free) are no damage: 8 bytes at a boundary of
+ * the smallest block, saying free, with the check value of their address.
+ */
+static uintptr_t free_body_damage(uintptr_t block, uintptr_t end, const struct region *r)
+{
+    uintptr_t at = block + FRONT_BYTES;
+
+    for (;;) {
+        at = first_unlike(at, end, HEAP_POISON_FREE);
+        uintptr_t slot = at & ~(uintptr_t)(min_block() - 1);
+        if (at == end || slot == block || at - slot >= HEADER_BYTES || !stale_header(slot, r))
+            return at;
+        at = slot + HEADER_BYTES;
+    }
+}
+
+/* A report on the block v: its first changed byte is at `bad` and should be `expected`. */
+static struct heap_debug_report report_of(enum heap_debug_kind kind, const struct block_view *v,
+                                          uintptr_t bad, uint8_t expected, const void *caller)
+{
+    return (struct heap_debug_report){kind, v->block, v->payload, v->scale, v->requested,
+                                      bad - v->payload, expected, *(const uint8_t *)bad,
+                                      v->trailer->alloc_caller, v->trailer->free_caller, caller};
+}
+
+static void report_send(const struct heap_debug_report *report)
+{
+    heap.stats.debug_reports++;
+    if (heap.on_debug_report != NULL)
+        heap.on_debug_report(report);
+}
+
+/* kfree, krealloc: a live block's red zone must be intact, or it is reported. */
+static void redzone_verify(const struct block_view *v, const void *caller)
+{
+    uintptr_t bad = redzone_damage(v);
+
+    if (bad != (uintptr_t)v->trailer) {
+        struct heap_debug_report report = report_of(HEAP_OUT_OF_BOUNDS, v, bad,
+                                                    HEAP_POISON_REDZONE, caller);
+        report_send(&report);
+    }
+}
+
+/*
+ * A quarantined block about to merge: its poison must be intact, or the
+ * first change is reported. Then 0x6b to its end, as every free block has.
+ */
+static void quarantine_poison_verify(const struct block_view *v, const void *caller)
+{
+    uintptr_t bad = payload_damage(v), last = (uintptr_t)v->trailer - 1;
+
+    if (bad <= last) {
+        uint8_t expected = bad == last ? HEAP_POISON_END : HEAP_POISON_FREE;
+        struct heap_debug_report report = report_of(HEAP_USE_AFTER_FREE, v, bad, expected, caller);
+        report_send(&report);
+    }
+    uintptr_t from = bad < last ? bad : last;
+    __builtin_memset((void *)from, HEAP_POISON_FREE, v->end - from);
+}
+
+/* The scale a free block of this scale at block reaches by merging: the checklist, read only. */
+static unsigned merge_reach(uintptr_t block, unsigned scale, const struct region *r)
+{
+    while (buddy_mergeable(block, scale, r, scale >= PAGE_SCALE)) {
+        block &= ~scale_bytes(scale);
+        scale++;
+    }
+    return scale;
+}
+
+/*
+ * After a merge from scale `from` to `to`: the links of the upper halves it
+ * absorbed are body of the merged block now, so they become poison. (Their
+ * headers stay, for double frees: see free_body_damage.)
+ */
+static void merged_links_poison(uintptr_t block, unsigned from, unsigned to)
+{
+    for (unsigned s = from; s < to; s++) {
+        uintptr_t upper = (block & ~(scale_bytes(s) - 1)) | scale_bytes(s);
+        __builtin_memset(link_of(upper), HEAP_POISON_FREE, sizeof(struct list_header));
+    }
+}
+
+/* A freed block (or a run's piece) whose header says free: merged as far as it goes, or listed. */
+static void freed_give_back(uintptr_t block, unsigned scale, const struct region *r)
+{
+    unsigned to = merge_reach(block, scale, r);
+
+    if (scale >= PAGE_SCALE)
+        page_merge(block, scale, r);
+    else
+        small_give_back(block, scale, r);
+    if (debugging(HEAP_DEBUG_POISON))
+        merged_links_poison(block, scale, to);
+}
+
+/* Give a freed block back to the free lists (a run as its pieces, as run_free does). */
+static void debug_release(const struct block_view *v, const struct region *r)
+{
+    bool page = v->payload == v->block;
+    struct block_header *h = page ? frame_entry(r, v->block) : header_at(v->block);
+    unsigned scale;
+
+    h->state = HEAP_BLOCK_FREE;
+    h->requested = 0;
+    if (!page) {
+        freed_give_back(v->block, v->scale, r);
+        return;
+    }
+    for (uintptr_t piece = v->block; piece < v->end; piece += scale_bytes(scale)) {
+        scale = carve_scale(piece, v->end);
+        freed_give_back(piece, scale, r);
+    }
+}
+
+static size_t quarantine_budget(void) { return heap.stats.managed_bytes / HEAP_QUARANTINE_SHARE; }
+
+/*
+ * The oldest quarantined block leaves the FIFO and merges, its poison
+ * checked first (caller: whose call made room). False when there is none.
+ *
+ *   blocks:  [ . . A B C D . . ]     A leaves:  [ . . . B C D . . ]
+ *                  ^oldest, count 4                   ^oldest, count 3
+ */
+static bool quarantine_drain_one(const void *caller)
+{
+    struct quarantine *q = &heap.quarantine;
+
+    if (q->count == 0)
+        return false;
+    const struct region *r = region_of(q->blocks[q->oldest]);
+    struct block_view v = block_view(q->blocks[q->oldest], r);
+    if (debugging(HEAP_DEBUG_POISON))
+        quarantine_poison_verify(&v, caller);
+    q->oldest = (q->oldest + 1) % HEAP_QUARANTINE_BLOCKS;
+    q->count--;
+    q->bytes -= v.end - v.block;
+    debug_release(&v, r);
+    return true;
+}
+
+/* Drain the oldest blocks until one of this many bytes fits in the quarantine's bounds. */
+static void quarantine_make_room(size_t bytes, const void *caller)
+{
+    struct quarantine *q = &heap.quarantine;
+
+    while (q->count == HEAP_QUARANTINE_BLOCKS || q->bytes + bytes > quarantine_budget())
+        quarantine_drain_one(caller);
+}
+
+/* The freed block v joins the quarantine as its newest block, on no free list. */
+static void quarantine_add(const struct block_view *v, const struct region *r)
+{
+    struct quarantine *q = &heap.quarantine;
+    bool page = v->payload == v->block;
+
+    (page ? frame_entry(r, v->block) : header_at(v->block))->state = HEAP_BLOCK_QUARANTINED;
+    q->blocks[(q->oldest + q->count) % HEAP_QUARANTINE_BLOCKS] = v->block;
+    q->count++;
+    q->bytes += v->end - v->block;
+}
+
+/*
+ * kfree in debug mode: the red zone checked, the free caller kept, the
+ * payload poisoned, and the block quarantined, or given back at once (its
+ * poison 0x6b to the end then, since nothing keeps its callers).
+ */
+static void debug_free(uintptr_t block, const struct region *r, const void *caller)
+{
+    struct block_view v = block_view(block, r);
+    bool wait = debugging(HEAP_DEBUG_QUARANTINE) && v.end - block <= quarantine_budget();
+    if (debugging(HEAP_DEBUG_REDZONE))
+        redzone_verify(&v, caller);
+    if (wait)
+        quarantine_make_room(v.end - block, caller);    /* before this block changes */
+    heap.stats.requested_bytes -= v.requested;
+    heap.stats.frees++;
+    v.trailer->free_caller = caller;
+    if (wait && debugging(HEAP_DEBUG_POISON))
+        payload_poison(&v);
+    else if (debugging(HEAP_DEBUG_POISON))
+        __builtin_memset((void *)v.payload, HEAP_POISON_FREE, v.end - v.payload);
+    if (wait)
+        quarantine_add(&v, r);
+    else
+        debug_release(&v, r);
+}
+
+/*
+ * A block kmalloc has just claimed in debug mode: its poison checked (a
+ * change is reported, with no callers: a free block keeps none), then its
+ * red zone and trailer written.
+ */
+static void debug_hand_out(uintptr_t ptr, const void *caller)
+{
+    uintptr_t block = page_aligned(ptr) ? ptr : ptr - HEADER_BYTES;
+    const struct region *r = region_of(block);
+    struct block_view v = block_view(block, r);
+    uintptr_t bad = debugging(HEAP_DEBUG_POISON) ? free_body_damage(block, v.end, r) : v.end;
+    struct heap_debug_report report = {0};
+
+    if (bad != v.end) {     /* read before the red zone and trailer cover it */
+        report = report_of(HEAP_USE_AFTER_FREE, &v, bad, HEAP_POISON_FREE, caller);
+        report.requested = 0;
+        report.alloc_caller = report.free_caller = NULL;
+    }
+    if (debugging(HEAP_DEBUG_REDZONE))
+        __builtin_memset((void *)(ptr + v.requested), HEAP_POISON_REDZONE,
+                         (uintptr_t)v.trailer - (ptr + v.requested));
+    *v.trailer = (struct heap_debug_trailer){caller, NULL};
+    if (bad != v.end)
+        report_send(&report);
+}
+
+/*
+ * kmalloc in debug mode: the block a request of size + SLACK would get, the
+ * quarantine drained oldest first as long as none is free.
+ */
+static void *debug_alloc(size_t size, const void *caller)
+{
+    bool possible = size - 1 < HEAP_MAX_REQUEST - SLACK;
+    unsigned scale = possible ? scale_for_request(size + SLACK, HEAP_MAX_REQUEST) : 0;
+    unsigned from = free_scale_at_least(scale);
+
+    while (from == NO_SCALE && scale != 0 && quarantine_drain_one(caller))
+        from = free_scale_at_least(scale);
+    if (from == NO_SCALE) {
+        heap.stats.failed_allocations++;
+        return NULL;
+    }
+    void *ptr = block_claim(from, scale, size + SLACK);
+    heap.stats.requested_bytes -= SLACK;
+    debug_hand_out((uintptr_t)ptr, caller);
+    return ptr;
+}
+
+/* krealloc in debug mode: always a new block, so that the old one is freed like any other. */
+static void *debug_realloc(void *ptr, uintptr_t block, const struct region *r, size_t size,
+                           const void *caller)
+{
+    void *moved = debug_alloc(size, caller);
+    struct block_view v = block_view(block, r);
+
+    if (moved == NULL) {
+        if (debugging(HEAP_DEBUG_REDZONE))
+            redzone_verify(&v, caller);
+        return NULL;
+    }
+    __builtin_memcpy(moved, ptr, v.requested < size ? v.requested : size);
+    debug_free(block, r, caller);
+    return moved;
+}
+
+/* ---- the hooks: the sampler, then debug mode -------------------------------- */
+
+/* Is this call the sampler's turn? Every `every`-th one of a size up to a page. */
+static bool sample_due(size_t size)
+{
+    const struct heap_sampler *s = heap.sampler;
+
+    if (s == NULL || s->every == 0 || size - 1 >= PAGE_BYTES || --heap.sample_countdown != 0)
+        return false;
+    heap.sample_countdown = s->every;
+    return true;
+}
+
+/* kmalloc's miss path: the sampler's turn, debug mode, or (no hooks) a failure. */
+static OUT_OF_LINE void *allocation_missed(size_t size, const void *caller, bool sampled)
+{
+    if (!heap.hooked) {
+        heap.stats.failed_allocations++;
+        return NULL;
+    }
+    if (sampled && sample_due(size)) {
+        void *p = heap.sampler->alloc(size, caller);
+        if (p != NULL) {
+            heap.stats.sampled_allocations++;
+            return p;
+        }
+    }
+    return heap.debug != 0 ? debug_alloc(size, caller) : plain_allocate(size);
+}
+
+/* krealloc of a sampled object: into a heap block (never sampled), size(p) bytes copied. */
+static void *sampled_realloc(void *ptr, size_t size, const void *caller)
+{
+    if (size == 0) {
+        heap.sampler->free(ptr, caller);
+        return NULL;
+    }
+    void *moved = allocate(size, caller, false);
+    if (moved != NULL) {
+        size_t had = heap.sampler->size(ptr);
+        __builtin_memcpy(moved, ptr, had < size ? had : size);
+        heap.sampler->free(ptr, caller);
+    }
+    return moved;
 }
 
 /* ---- kcalloc, krealloc, ksize ---------------------------------------------- */
@@ -1038,7 +1570,7 @@ void *kcalloc(size_t n, size_t size)
         heap.stats.failed_allocations++;
         return NULL;
     }
-    void *p = kmalloc(n * size);
+    void *p = allocate(n * size, CALLER, true);
     if (p != NULL)
         __builtin_memset(p, 0, n * size);
     return p;
@@ -1065,7 +1597,7 @@ static void block_grow(uintptr_t block, unsigned from, unsigned to)
 static bool small_resize(uintptr_t block, size_t size, const struct region *r)
 {
     struct block_header *header = header_at(block);
-    unsigned old = header->scale, scale = scale_for_request(size);
+    unsigned old = header->scale, scale = scale_for_request(size, HEAP_MAX_REQUEST);
 
     if (scale == 0 || scale >= PAGE_SCALE || (scale > old && !block_can_grow(block, old, scale, r)))
         return false;
@@ -1152,14 +1684,15 @@ static bool run_resize(uintptr_t block, size_t size, const struct region *r)
 }
 
 /* Move a live block to a new one of size bytes: only the bytes it was asked for go along. */
-static void *block_move(void *ptr, uintptr_t block, size_t size, const struct region *r)
+static void *block_move(void *ptr, uintptr_t block, size_t size, const struct region *r,
+                        const void *caller)
 {
     size_t requested = live_header(ptr, block, r)->requested;
-    void *moved = kmalloc(size);     /* counts the failure when there is no room */
+    void *moved = allocate(size, caller, false);    /* counts the failure when there is no room */
 
     if (moved != NULL) {
         __builtin_memcpy(moved, ptr, requested < size ? requested : size);
-        block_free(ptr, block, r);
+        block_free(ptr, block, r, caller);
     }
     return moved;
 }
@@ -1170,20 +1703,24 @@ void *krealloc(void *ptr, size_t size)
     const struct region *r;
 
     if (ptr == NULL)
-        return kmalloc(size);
+        return allocate(size, CALLER, true);
+    if (heap.hooked && sampled_object(ptr))
+        return sampled_realloc(ptr, size, CALLER);
     enum heap_status why = pointer_lookup(ptr, &block, &r);
     if (why != HEAP_OK) {
-        free_refused(ptr, why, __builtin_return_address(0), true);
+        free_refused(ptr, why, CALLER, true);
         return NULL;
     }
     if (size == 0) {
-        block_free(ptr, block, r);
+        block_free(ptr, block, r, CALLER);
         return NULL;
     }
+    if (heap.debug != 0)
+        return debug_realloc(ptr, block, r, size, CALLER);
     bool page = (uintptr_t)ptr == block;
     if (page ? run_resize(block, size, r) : small_resize(block, size, r))
         return ptr;
-    return block_move(ptr, block, size, r);
+    return block_move(ptr, block, size, r, CALLER);
 }
 
 unsigned heap_block_scale(const void *ptr)
@@ -1207,8 +1744,12 @@ size_t ksize(const void *ptr)
     uintptr_t block;
     const struct region *r;
 
+    if (heap.hooked && sampled_object(ptr))
+        return heap.sampler->size(ptr);
     if (pointer_lookup(ptr, &block, &r) != HEAP_OK)
         return 0;
+    if (heap.debug != 0)
+        return block_view(block, r).requested;
     if ((uintptr_t)ptr == block)
         return run_pages(frame_entry(r, block)) * PAGE_BYTES;
     return heap_scale_payload(header_at(block)->scale);
@@ -1220,10 +1761,10 @@ void *heap_alloc_pages(unsigned order)
 {
     bool possible = order <= HEAP_MAX_SCALE - PAGE_SCALE;
 
-    return kmalloc(possible ? (size_t)PAGE_BYTES << order : 0);
+    return allocate(possible ? (size_t)PAGE_BYTES << order : 0, CALLER, false);
 }
 
-void heap_free_pages(void *page) { pointer_free(page, __builtin_return_address(0), true); }
+void heap_free_pages(void *page) { pointer_free(page, CALLER, true); }
 
 /*
  * Mark a live page block as a slab, or unmark it: only its header's state
@@ -1298,6 +1839,8 @@ struct check_tally {
     size_t free_count[HEAP_MAX_SCALE + 1];
     uint32_t fingerprint[HEAP_MAX_SCALE + 1];   /* sum of block_hash over free blocks */
     size_t managed_bytes, free_bytes, allocated_bytes, requested_bytes;
+    size_t quarantined_blocks, quarantined_bytes;
+    uint32_t quarantine_fingerprint;            /* sum of block_hash(block, 0) over them */
 };
 
 static int violation(struct heap_violation *found, const char *what, uintptr_t at, unsigned scale)
@@ -1339,6 +1882,44 @@ static int check_free_block(uintptr_t block, unsigned scale, const struct region
     return 0;
 }
 
+/* Debug mode: a free or quarantined block's poison, a live block's red zone. */
+static int check_contents(uintptr_t block, const struct region *r, struct heap_violation *found)
+{
+    if (heap.debug == 0)
+        return 0;
+    struct block_view v = block_view(block, r);
+    bool poison = debugging(HEAP_DEBUG_POISON);
+    if (v.state == HEAP_BLOCK_FREE && poison && free_body_damage(block, v.end, r) != v.end)
+        return violation(found, "use-after-free write: a free block's poison was changed",
+                         block, v.scale);
+    if (v.state == HEAP_BLOCK_QUARANTINED && poison && payload_damage(&v) != (uintptr_t)v.trailer)
+        return violation(found, "use-after-free write: a quarantined block's poison was changed",
+                         block, v.scale);
+    if (state_live(v.state) && debugging(HEAP_DEBUG_REDZONE)
+        && redzone_damage(&v) != (uintptr_t)v.trailer)
+        return violation(found, "out-of-bounds write: a block's red zone was changed", block,
+                         v.scale);
+    return 0;
+}
+
+/* Does a kept block's requested leave room for debug mode's slack (always, with it off)? */
+static bool debug_sized(size_t requested) { return heap.debug == 0 || requested > SLACK; }
+
+/* A kept block of either kind (header h, bytes kept): allocated or quarantined, its contents. */
+static int check_kept(uintptr_t block, const struct block_header *h, size_t bytes,
+                      const struct region *r, struct check_tally *t, struct heap_violation *found)
+{
+    if (h->state == HEAP_BLOCK_QUARANTINED) {
+        t->quarantined_blocks++;
+        t->quarantined_bytes += bytes;
+        t->quarantine_fingerprint += block_hash(block, 0);
+    } else {
+        t->allocated_bytes += bytes;
+        t->requested_bytes += h->requested - debug_slack();
+    }
+    return check_contents(block, r, found);
+}
+
 /* A small block: its frame carved into small blocks, its header intact. */
 static int check_small_block(uintptr_t block, const struct region *r, struct check_tally *t,
                              struct heap_violation *found)
@@ -1350,11 +1931,10 @@ static int check_small_block(uintptr_t block, const struct region *r, struct che
         return violation(found, "block header is corrupted", block, scale);
     t->managed_bytes += scale_bytes(scale);
     if (header->state == HEAP_BLOCK_FREE)
-        return check_free_block(block, scale, r, t, found);
-    t->allocated_bytes += scale_bytes(scale);
-    t->requested_bytes += header->requested;
-    return header->requested > heap_scale_payload(scale)
-        ? violation(found, "requested size does not fit its block", block, scale) : 0;
+        return check_free_block(block, scale, r, t, found) || check_contents(block, r, found);
+    if (header->requested > heap_scale_payload(scale) || !debug_sized(header->requested))
+        return violation(found, "requested size does not fit its block", block, scale);
+    return check_kept(block, header, scale_bytes(scale), r, t, found);
 }
 
 /*
@@ -1384,23 +1964,21 @@ static int check_page_block(uintptr_t block, const struct region *r, struct chec
 {
     const struct block_header *entry = frame_entry(r, block);
     unsigned scale = entry->scale;
-    bool live = state_live(entry->state);
+    bool kept = state_kept(entry->state);
 
     if (entry->state == HEAP_FRAME_NONE || entry->state == HEAP_FRAME_TAIL)
         return violation(found, "frame table entry disagrees with its block", block, scale);
-    if ((!live && entry->state != HEAP_BLOCK_FREE) || !page_header_valid(entry, block, r))
+    if ((!kept && entry->state != HEAP_BLOCK_FREE) || !page_header_valid(entry, block, r))
         return violation(found, "block header is corrupted", block, scale);
-    if (live && !run_fits(entry))
+    if (kept && (!run_fits(entry) || !debug_sized(entry->requested)))
         return violation(found, "requested size does not fit its block", block, scale);
-    *bytes = live ? run_pages(entry) * PAGE_BYTES : scale_bytes(scale);
+    *bytes = kept ? run_pages(entry) * PAGE_BYTES : scale_bytes(scale);
     t->managed_bytes += *bytes;
-    if (check_entries(r, block + PAGE_BYTES, block + *bytes, live, scale, found))
+    if (check_entries(r, block + PAGE_BYTES, block + *bytes, kept, scale, found))
         return 1;
-    if (!live)
-        return check_free_block(block, scale, r, t, found);
-    t->allocated_bytes += *bytes;
-    t->requested_bytes += entry->requested;
-    return 0;
+    if (!kept)
+        return check_free_block(block, scale, r, t, found) || check_contents(block, r, found);
+    return check_kept(block, entry, *bytes, r, t, found);
 }
 
 /* Blocks must tile the region exactly; the walk stops at the first bad header. */
@@ -1464,15 +2042,29 @@ static int check_list(unsigned scale, const struct check_tally *t, struct heap_v
     return 0;
 }
 
+/* The quarantine's ring holds exactly the quarantined blocks the walk found (a fingerprint). */
+static int check_quarantine(const struct check_tally *t, struct heap_violation *found)
+{
+    const struct quarantine *q = &heap.quarantine;
+    uint32_t fingerprint = 0;
+
+    for (unsigned i = 0; i < q->count && i < HEAP_QUARANTINE_BLOCKS; i++)
+        fingerprint += block_hash(q->blocks[(q->oldest + i) % HEAP_QUARANTINE_BLOCKS], 0);
+    if (q->count != t->quarantined_blocks || q->bytes != t->quarantined_bytes
+        || fingerprint != t->quarantine_fingerprint)
+        return violation(found, "quarantine does not hold the quarantined blocks", 0, 0);
+    return 0;
+}
+
 static int check_counters(const struct check_tally *t, struct heap_violation *found)
 {
     const struct heap_stats *s = &heap.stats;
 
     if (t->managed_bytes != s->managed_bytes || t->free_bytes != free_list_bytes()
-        || t->allocated_bytes != s->managed_bytes - t->free_bytes
+        || t->allocated_bytes + t->quarantined_bytes != s->managed_bytes - t->free_bytes
         || t->requested_bytes != s->requested_bytes)
         return violation(found, "byte counters do not match the blocks", 0, 0);
-    return 0;
+    return check_quarantine(t, found);
 }
 
 int heap_check_report(struct heap_violation *found)
@@ -1508,7 +2100,9 @@ void heap_get_stats(struct heap_stats *out)
 {
     *out = heap.stats;
     out->free_bytes = free_list_bytes();
-    out->allocated_bytes = out->managed_bytes - out->free_bytes;
+    out->quarantined_blocks = heap.quarantine.count;
+    out->quarantined_bytes = heap.quarantine.bytes;
+    out->allocated_bytes = out->managed_bytes - out->free_bytes - out->quarantined_bytes;
     out->regions = heap.region_count;
     out->largest_free_block = heap.nonempty == 0 ? 0 : scale_bytes(floor_log2(heap.nonempty));
     out->fragmentation_percent = fragmentation_percent(out->free_bytes, out->largest_free_block);
@@ -1540,14 +2134,20 @@ size_t heap_free_list_peek(unsigned scale, uintptr_t *out, size_t max)
     return n;
 }
 
-/* Visit a live run's pieces, largest first. */
-static void walk_run(uintptr_t block, size_t pages, heap_walk_fn visit, void *context)
+/* heap_walk's `allocated`: 0 free, 1 allocated (a slab too), 2 quarantined. */
+static int walk_kind(uint8_t state)
+{
+    return state == HEAP_BLOCK_FREE ? 0 : state == HEAP_BLOCK_QUARANTINED ? 2 : 1;
+}
+
+/* Visit a kept run's pieces, largest first. */
+static void walk_run(uintptr_t block, size_t pages, int kind, heap_walk_fn visit, void *context)
 {
     unsigned scale;
 
     for (uintptr_t end = block + pages * PAGE_BYTES; block < end; block += scale_bytes(scale)) {
         scale = carve_scale(block, end);
-        visit(block, scale, 1, context);
+        visit(block, scale, kind, context);
     }
 }
 
@@ -1559,7 +2159,7 @@ static size_t walk_block(uintptr_t block, const struct region *r, heap_walk_fn v
     if (entry->state == HEAP_FRAME_SMALL) {
         if (!small_header_valid(block, r))
             return 0;
-        visit(block, header->scale, header->state == HEAP_BLOCK_ALLOCATED, context);
+        visit(block, header->scale, walk_kind(header->state), context);
         return scale_bytes(header->scale);
     }
     if (!page_aligned(block) || !page_header_valid(entry, block, r))
@@ -1568,9 +2168,9 @@ static size_t walk_block(uintptr_t block, const struct region *r, heap_walk_fn v
         visit(block, entry->scale, 0, context);
         return scale_bytes(entry->scale);
     }
-    if (!state_live(entry->state) || !run_fits(entry))
+    if (!state_kept(entry->state) || !run_fits(entry))
         return 0;
-    walk_run(block, run_pages(entry), visit, context);
+    walk_run(block, run_pages(entry), walk_kind(entry->state), visit, context);
     return run_pages(entry) * PAGE_BYTES;
 }
 
@@ -1602,6 +2202,100 @@ struct block_header *heap_frame_entry(uintptr_t a)
 }
 
 void heap_on_refusal(heap_refusal_fn report) { heap.on_refusal = report; }
+
+/* ---- heap_block_info ------------------------------------------------------- */
+
+/* *out for the block at block of r (its header intact). Returns 1. */
+static int info_fill(uintptr_t block, const struct region *r, struct heap_block_info *out)
+{
+    struct block_view v = block_view(block, r);
+    bool callers = heap.debug != 0 && state_kept(v.state);
+
+    *out = (struct heap_block_info){v.block, v.payload, v.scale, 0, v.state, v.requested,
+                                    callers ? v.trailer->alloc_caller : NULL,
+                                    callers ? v.trailer->free_caller : NULL};
+    if (v.payload == v.block)
+        out->pages = (v.end - v.block) >> PAGE_SCALE;
+    return 1;
+}
+
+/* The small block holding a: its frame's blocks walked from the first (at most a page of them). */
+static int small_info(uintptr_t a, const struct region *r, struct heap_block_info *out)
+{
+    uintptr_t block = frame_of(a) > r->start ? frame_of(a) : r->start;
+
+    while (small_header_valid(block, r)) {
+        uintptr_t end = block + scale_bytes(header_at(block)->scale);
+        if (a < end)
+            return info_fill(block, r, out);
+        block = end;
+    }
+    return 0;
+}
+
+/*
+ * The free page block holding a: of the aligned blocks around a (a page,
+ * two, four...), the one whose entry is a free header of exactly its scale
+ * that its free list links both ways. (The entries of blocks merged away say
+ * free too, but no list links them.)
+ */
+static int free_page_info(uintptr_t a, const struct region *r, struct heap_block_info *out)
+{
+    for (unsigned s = PAGE_SCALE; s <= HEAP_MAX_SCALE; s++) {
+        uintptr_t block = a & ~(scale_bytes(s) - 1);
+        if (block < r->start)
+            break;
+        const struct block_header *e = frame_entry(r, block);
+        if (e->state == HEAP_BLOCK_FREE && e->scale == s && page_header_valid(e, block, r)
+            && block_linked(block, s))
+            return info_fill(block, r, out);
+    }
+    return 0;
+}
+
+int heap_block_info(const void *address, struct heap_block_info *out)
+{
+    uintptr_t a = (uintptr_t)address, head;
+    const struct region *r = region_of(a);
+
+    if (r == NULL)
+        return 0;
+    if (frame_entry(r, a)->state == HEAP_FRAME_SMALL)
+        return small_info(a, r, out);
+    if (run_kept(a, r, &head) != NULL)
+        return info_fill(head, r, out);
+    return free_page_info(a, r, out);
+}
+
+/* ---- turning debugging and sampling on --------------------------------------- */
+
+void heap_set_debug(unsigned flags)
+{
+    if (heap.region_count != 0)
+        return;                     /* every block's layout depends on it: too late */
+    heap.debug = flags & HEAP_DEBUG_ALL;
+    hooks_update();
+}
+
+unsigned heap_debug_flags(void) { return heap.debug; }
+
+void heap_on_debug_report(heap_debug_fn fn) { heap.on_debug_report = fn; }
+
+size_t heap_drain_quarantine(void)
+{
+    size_t drained = 0;
+
+    while (quarantine_drain_one(CALLER))
+        drained++;
+    return drained;
+}
+
+void heap_set_sampler(const struct heap_sampler *sampler)
+{
+    heap.sampler = sampler;
+    heap.sample_countdown = sampler != NULL ? sampler->every : 0;
+    hooks_update();
+}
 
 const char *heap_status_name(enum heap_status status)
 {

@@ -229,12 +229,13 @@ static uint64_t add_usable_entry(const struct fill *fill, const struct boot_memo
     return added;
 }
 
-uint64_t memmap_fill_heap(const struct boot_info *boot)
+uint64_t memmap_fill_heap(const struct boot_info *boot, unsigned heap_debug)
 {
     struct fill fill = { .boot = boot };
     uint64_t managed = 0;
 
     heap_init();
+    heap_set_debug(heap_debug);                 /* before the first region, as heap.h asks */
     boot_items_find(boot, fill.items);
     memmap_for_each(entry, boot)
         if (entry->type == BOOT_MEMORY_USABLE)

@@ -1,6 +1,7 @@
 /*
  * fixtures.h - the shared fixtures of the heap's host unit tests (unit.c,
- * unit_pages.c, unit_check.c), on top of the framework in tests/lib/check.h.
+ * unit_pages.c, unit_check.c, unit_debug.c), on top of the framework in
+ * tests/lib/check.h.
  * No timing, no randomness beyond a fixed seed.
  */
 #ifndef SHOMPOS_TESTS_HEAP_FIXTURES_H
@@ -105,7 +106,10 @@ void check_kfree_refused(const char *file, int line, void *ptr, enum heap_status
 void check_violation(const char *file, int line, const char *what, uintptr_t address,
                      unsigned scale);
 
-extern const struct test check_tests[], page_tests[];
-extern const size_t check_test_count, page_test_count;
+/* An empty heap (debugging off, no sampler), an arena of zeros, the refusal recorder. */
+void test_setup(void);
+
+extern const struct test check_tests[], page_tests[], debug_tests[];
+extern const size_t check_test_count, page_test_count, debug_test_count;
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * unit.c - host unit tests of src/memory/heap.c: regions, kmalloc, kfree and
  * its refusals, kcalloc, krealloc, ksize. Page blocks and slabs have theirs
- * in unit_pages.c, heap_check, the statistics and the walk in unit_check.c. Built with AddressSanitizer:
+ * in unit_pages.c, heap_check, the statistics and the walk in unit_check.c,
+ * debug mode and the sampler in unit_debug.c. Built with AddressSanitizer:
  * bytes the heap must never read are poisoned (forbid), so a stray read fails.
  * Prints each failure as file:line, then "N passed, N failed".
  */
@@ -1064,12 +1065,13 @@ static const struct test unit_tests[] = {
 };
 
 /* An empty heap, an arena of zeros, a handler that records. */
-static void test_setup(void)
+void test_setup(void)
 {
     allow(0, ARENA_BYTES);
     memset(arena, 0, ARENA_BYTES);
     heap_init();
     heap_on_refusal(record_refusal);
+    heap_on_debug_report(NULL);
     refusal.calls = 0;
 }
 
@@ -1086,6 +1088,7 @@ int main(void)
     check_run(unit_tests, sizeof(unit_tests) / sizeof(unit_tests[0]), test_setup, NULL, &passed, &failed);
     check_run(page_tests, page_test_count, test_setup, NULL, &passed, &failed);
     check_run(check_tests, check_test_count, test_setup, NULL, &passed, &failed);
+    check_run(debug_tests, debug_test_count, test_setup, NULL, &passed, &failed);
     allow(0, ARENA_BYTES);
     free(arena);
     printf("%d passed, %d failed\n", passed, failed);

@@ -15,7 +15,7 @@ LLVM_PROFDATA ?= $(firstword $(shell command -v llvm-profdata llvm-profdata-14 2
 LLVM_COV      ?= $(firstword $(shell command -v llvm-cov llvm-cov-14 2>/dev/null) llvm-cov)
 
 HEAP_UNIT_SOURCES := src/memory/heap.c tests/heap/unit.c tests/heap/unit_pages.c \
-                     tests/heap/unit_check.c tests/lib/check.c
+                     tests/heap/unit_check.c tests/heap/unit_debug.c tests/lib/check.c
 HEAP_UNIT_CC       = $(HOST_CC)
 HEAP_UNIT_FLAGS    = $(HOST_FLAGS) $(HOST_SANITIZE)
 $(eval $(call host_program,heap_unit,HEAP_UNIT))

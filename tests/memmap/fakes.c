@@ -20,6 +20,7 @@ void fakes_reset(void)
 {
     memset(&fake_heap, 0, sizeof(fake_heap));
     fake_heap.min_scale = DEFAULT_MIN_SCALE;
+    fake_heap.debug_set_at = -1;
     output[0] = '\0';
     output_length = 0;
 }
@@ -62,6 +63,14 @@ void heap_init(void)
 {
     fake_heap.count = 0;
     fake_heap.init_calls++;
+    fake_heap.debug_flags = 0;              /* heap_init turns debugging off, as heap.h says */
+    fake_heap.debug_set_at = -1;
+}
+
+void heap_set_debug(unsigned flags)
+{
+    fake_heap.debug_flags = flags;
+    fake_heap.debug_set_at = (int)fake_heap.count;
 }
 
 size_t heap_add_region(void *start, size_t length)

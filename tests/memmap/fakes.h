@@ -29,6 +29,8 @@ struct fake_heap {
     unsigned min_scale;                     /* 5 (32-byte blocks) unless a test changes it */
     unsigned overlaps;                      /* offers of a byte the heap already holds */
     unsigned init_calls;
+    unsigned debug_flags;                   /* what heap_set_debug was last given */
+    int debug_set_at;                       /* regions held then; -1: never called */
 };
 extern struct fake_heap fake_heap;
 

@@ -111,10 +111,23 @@ static void qemu_bios_map_at_128_mib_gives_the_ram_above_the_kernel(void)
 {
     struct boot_info *info = BOOT_INFO(QEMU_128_MIB_MAP);
 
-    CHECK_EQ(memmap_fill_heap(info), 0x7fe0000 - KERNEL_END);
+    CHECK_EQ(memmap_fill_heap(info, 0), 0x7fe0000 - KERNEL_END);
     CHECK_REGIONS({ KERNEL_END, 0x7fe0000 });
     CHECK_EQ(fake_heap.init_calls, 1);
     CHECK_OUTPUT("");
+}
+
+static void the_debug_flags_are_set_after_heap_init_and_before_the_first_region(void)
+{
+    struct boot_info *info = BOOT_INFO(QEMU_128_MIB_MAP);
+
+    memmap_fill_heap(info, HEAP_DEBUG_ALL);
+    CHECK_EQ(fake_heap.debug_flags, HEAP_DEBUG_ALL);
+    CHECK_EQ(fake_heap.debug_set_at, 0);
+    CHECK_EQ(fake_heap.count, 1);
+    memmap_fill_heap(info, 0);
+    CHECK_EQ(fake_heap.debug_flags, 0);
+    CHECK_EQ(fake_heap.debug_set_at, 0);
 }
 
 static void ovmf_map_with_18_fragments_and_type_20_gives_only_the_type_1_pieces(void)
@@ -130,7 +143,7 @@ static void ovmf_map_with_18_fragments_and_type_20_gives_only_the_type_1_pieces(
         { 0x7d12000, 0x0004000, NVS },      { 0x7d16000, 0x02ea000, RAM },
         { 0xb0000000, 0x10000000, RESERVED }, { 0xffc00000, 0x0400000, RESERVED });
 
-    memmap_fill_heap(info);
+    memmap_fill_heap(info, 0);
     CHECK_REGIONS({ KERNEL_END, 0x0800000 }, { 0x0808000, 0x080b000 }, { 0x080c000, 0x0810000 },
                   { 0x0900000, 0x766a000 }, { 0x768a000, 0x798a000 }, { 0x7b8a000, 0x7c8a000 },
                   { 0x7d16000, 0x8000000 });
@@ -146,7 +159,7 @@ static void reserved_entries_overlapping_usable_ram_win_wherever_they_are_listed
         { 0x7f00000, 0x0200000, RESERVED },             /* across the end */
         { 0x0080000, 0x0100000, 20 });                  /* across 1 MiB and past the kernel */
 
-    memmap_fill_heap(info);
+    memmap_fill_heap(info, 0);
     CHECK_REGIONS({ 0x0180000, 0x2000000 }, { 0x2100000, 0x3000000 }, { 0x3100000, 0x7f00000 });
 }
 
@@ -155,7 +168,7 @@ static void duplicated_usable_entries_are_offered_once(void)
     struct boot_info *info = BOOT_INFO(
         { 0x0100000, 0x7f00000, RAM }, { 0x0100000, 0x7f00000, RAM }, { 0x0100000, 0x7f00000, RAM });
 
-    CHECK_EQ(memmap_fill_heap(info), 0x8000000 - KERNEL_END);
+    CHECK_EQ(memmap_fill_heap(info, 0), 0x8000000 - KERNEL_END);
     CHECK_REGIONS({ KERNEL_END, 0x8000000 });
     CHECK_OUTPUT("");
 }
@@ -168,7 +181,7 @@ static void overlapping_usable_entries_offer_each_byte_once(void)
         { 0x3000000, 0x5000000, RAM },                  /* overlaps the end of the previous */
         { 0x5000000, 0x0100000, RAM });                 /* inside the previous */
 
-    CHECK_EQ(memmap_fill_heap(info), 0x8000000 - KERNEL_END);
+    CHECK_EQ(memmap_fill_heap(info, 0), 0x8000000 - KERNEL_END);
     CHECK_REGIONS({ KERNEL_END, 0x2000000 }, { 0x2000000, 0x3000000 }, { 0x3000000, 0x4000000 },
                   { 0x4000000, 0x8000000 });
     CHECK_OUTPUT("");
@@ -181,7 +194,7 @@ static void usable_ram_above_4_gib_is_left_out_and_an_entry_crossing_it_is_clipp
         { 0xc0000000, 0x80000000, RAM },                /* 3 GiB to 5 GiB */
         { 0x100000000, 0x40000000, RAM });              /* 4 GiB to 5 GiB */
 
-    memmap_fill_heap(info);
+    memmap_fill_heap(info, 0);
     CHECK_REGIONS({ KERNEL_END, 0x8000000 }, { 0xc0000000, 4 * GIB });
 }
 
@@ -189,7 +202,7 @@ static void an_empty_map_gives_an_empty_heap(void)
 {
     struct boot_info *info = boot_info(NULL, 0);
 
-    CHECK_EQ(memmap_fill_heap(info), 0);
+    CHECK_EQ(memmap_fill_heap(info, 0), 0);
     CHECK_EQ(fake_heap.count, 0);
     CHECK_EQ(fake_heap.init_calls, 1);
     memmap_print(info);
@@ -203,7 +216,7 @@ static void unsorted_entries_give_the_same_regions_as_sorted_ones(void)
         { 0xfffc0000, 0x0040000, RESERVED }, { 0x0000000, 0x009fc00, RAM },
         { 0x0100000, 0x3f00000, RAM }, { 0x009fc00, 0x0000400, RESERVED });
 
-    memmap_fill_heap(info);
+    memmap_fill_heap(info, 0);
     CHECK_REGIONS({ KERNEL_END, 0x4000000 }, { 0x4000000, 0x7fe0000 });
 }
 
@@ -212,7 +225,7 @@ static void more_than_16_modules_all_stay_out_of_the_heap(void)
     struct boot_info *info = BOOT_INFO(QEMU_128_MIB_MAP);
 
     put_modules(info, 20, 0x400000, 0x10000, 0x8000);
-    memmap_fill_heap(info);
+    memmap_fill_heap(info, 0);
     CHECK_REGIONS({ KERNEL_END, 0x400000 }, { 0x400000 + 19 * 0x10000 + 0x8000, 0x7fe0000 });
 }
 
@@ -221,7 +234,7 @@ static void zero_length_entries_change_nothing(void)
     struct boot_info *info = BOOT_INFO(
         { 0x2000000, 0, RAM }, QEMU_128_MIB_MAP, { 0x3000000, 0, RESERVED }, { 0x4000000, 0, RAM });
 
-    memmap_fill_heap(info);
+    memmap_fill_heap(info, 0);
     CHECK_REGIONS({ KERNEL_END, 0x7fe0000 });
 }
 
@@ -231,7 +244,7 @@ static void a_length_running_past_2_to_the_64_stops_there_instead_of_wrapping(vo
         { 0x0100000, UINT64_MAX, RAM },                 /* usable to the end of memory */
         { 0x6000000, UINT64_MAX, RESERVED });           /* reserved from 96 MiB to the end */
 
-    memmap_fill_heap(info);
+    memmap_fill_heap(info, 0);
     CHECK_REGIONS({ KERNEL_END, 0x6000000 });
 }
 
@@ -245,7 +258,7 @@ static void the_kernel_a_module_and_the_framebuffer_all_stay_out_of_the_heap(voi
     info->framebuffer = (struct boot_framebuffer){ .address = 0x4000000, .pitch = 1024 * 4,
                                                    .width = 1024, .height = 768, .bpp = 32,
                                                    .type = BOOT_FRAMEBUFFER_RGB };
-    memmap_fill_heap(info);
+    memmap_fill_heap(info, 0);
     CHECK_REGIONS({ KERNEL_END, 0x400000 }, { 0x401000, 0x4000000 },
                   { 0x4000000 + 1024 * 4 * 768, 0x7fe0000 });
 }
@@ -258,7 +271,7 @@ static void a_framebuffer_inside_usable_ram_stays_out_of_the_heap(void)
     info->framebuffer.address = 0x4000000;
     info->framebuffer.pitch = 1024 * 4;
     info->framebuffer.height = 768;
-    memmap_fill_heap(info);
+    memmap_fill_heap(info, 0);
     CHECK_REGIONS({ KERNEL_END, 0x4000000 }, { 0x4000000 + 1024 * 4 * 768, 0x7fe0000 });
 }
 
@@ -269,7 +282,7 @@ static void regions_past_the_heap_limit_are_reported_with_that_reason(void)
     for (unsigned i = 0; i < COUNT(entries); i++)
         entries[i] = (struct boot_memory_entry){ 0x1000000 + i * 0x20000, 0x10000, RAM };
     struct boot_info *info = boot_info(entries, COUNT(entries));
-    CHECK_EQ(memmap_fill_heap(info), HEAP_MAX_REGIONS * 0x10000);
+    CHECK_EQ(memmap_fill_heap(info, 0), HEAP_MAX_REGIONS * 0x10000);
     CHECK_EQ(fake_heap.count, HEAP_MAX_REGIONS);
     CHECK_OUTPUT("heap: region 0x01800000-0x0180ffff refused: the heap's limit of 64 regions is reached\n"
                  "heap: region 0x01820000-0x0182ffff refused: the heap's limit of 64 regions is reached\n");
@@ -281,7 +294,7 @@ static void a_sliver_too_small_for_a_block_is_dropped_silently(void)
         { 0x0100000, 0x7f00000, RAM },
         { 0x2000000, 0x0001000, RESERVED }, { 0x2001010, 0x0001000, RESERVED });   /* 16 bytes apart */
 
-    memmap_fill_heap(info);
+    memmap_fill_heap(info, 0);
     CHECK_REGIONS({ KERNEL_END, 0x2000000 }, { 0x2002010, 0x8000000 });
     CHECK_OUTPUT("");
 }
@@ -293,7 +306,7 @@ static void a_region_of_4_kib_or_more_too_small_for_a_block_is_reported(void)
         { 0x2000000, 0x0001800, RESERVED }, { 0x2003000, 0x0001000, RESERVED });  /* 6 KiB apart */
 
     fake_heap.min_scale = 13;       /* 8 KiB blocks */
-    memmap_fill_heap(info);
+    memmap_fill_heap(info, 0);
     CHECK_REGIONS({ KERNEL_END, 0x2000000 }, { 0x2004000, 0x8000000 });
     CHECK_OUTPUT("heap: region 0x02001800-0x02002fff refused: too small for one 8192-byte block"
                  " once aligned\n");
@@ -305,7 +318,7 @@ static void the_result_is_the_bytes_the_heap_manages_after_alignment(void)
         { 0x0100000, 0x0f00000, RAM }, { 0x1000000, 0x0000020, RESERVED }, { 0x1000000, 0x0003000, RAM });
 
     fake_heap.min_scale = 12;       /* 4 KiB blocks: of 0x1000020-0x1003000 the heap keeps 8 KiB */
-    CHECK_EQ(memmap_fill_heap(info), 0x1000000 - KERNEL_END + 0x2000);
+    CHECK_EQ(memmap_fill_heap(info, 0), 0x1000000 - KERNEL_END + 0x2000);
     CHECK_REGIONS({ KERNEL_END, 0x1000000 }, { 0x1000020, 0x1003000 });
 }
 
@@ -357,6 +370,7 @@ static void memmap_print_says_how_many_entries_boot_info_left_out(void)
 
 static const struct test memmap_tests[] = {
     TEST_ENTRY(qemu_bios_map_at_128_mib_gives_the_ram_above_the_kernel),
+    TEST_ENTRY(the_debug_flags_are_set_after_heap_init_and_before_the_first_region),
     TEST_ENTRY(ovmf_map_with_18_fragments_and_type_20_gives_only_the_type_1_pieces),
     TEST_ENTRY(reserved_entries_overlapping_usable_ram_win_wherever_they_are_listed),
     TEST_ENTRY(duplicated_usable_entries_are_offered_once),

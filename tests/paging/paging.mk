@@ -14,7 +14,7 @@ PAGING_UNIT_LDFLAGS  = -no-pie
 $(eval $(call host_program,paging_unit,PAGING_UNIT))
 
 TEST_SUITES += paging-unit
-SUITE_HELP_paging-unit := page tables built from a table of ranges, map/unmap/translate, runs, #PF words (host, ASan, UBSan)
+SUITE_HELP_paging-unit := page tables built from a table of ranges, map/unmap/translate, runs, page-fault words (host, ASan, UBSan)
 .PHONY: paging-unit
 
 paging-unit: $(HOST_DIR)/paging_unit

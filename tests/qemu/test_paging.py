@@ -93,16 +93,27 @@ def assert_paging_on(machine):
     assert cr['CR4'] & CR4_PSE, 'CR4.PSE clear: CR4=%#x' % cr['CR4']
 
 
-def heap_pages_are_mapped(runs, text):
-    """Every heap region `m` names lies in a run called "heap region N"."""
+# v's last line: the guarded objects' pool, whose free and guard pages are holes in its region.
+GUARD_POOL_LINE = re.compile(r'^guarded objects: 0x([0-9a-f]{8})-0x([0-9a-f]{8}), ', re.MULTILINE)
+
+
+def heap_pages_are_mapped(runs, text, v_output):
+    """
+    Every heap region `m` names lies in runs called "heap region N" (or
+    "guarded objects"), writable, but for the pages of the guarded pool that
+    are not present: its guard pages and its free objects' pages.
+    """
     regions = [(int(a, 16), int(b, 16)) for a, b in
                re.findall(r'^ +\d+: 0x([0-9a-f]{8})-0x([0-9a-f]{8})', text, re.MULTILINE)]
     assert regions, 'm named no heap regions: %r' % text
-    heap = [(start, end) for start, end, writable, _, what in runs
-            if what.startswith('heap region') and writable]
+    pool = GUARD_POOL_LINE.search(v_output)
+    holes = range(int(pool[1], 16), int(pool[2], 16) + 1) if pool else range(0)
+    heap = pages_of([run for run in runs if run[4].startswith(('heap region', 'guarded objects'))
+                     and run[2]])
     for low, high in regions:
-        assert any(start <= low and high <= end for start, end in heap), \
-            'heap region %#x-%#x is not in a writable heap run' % (low, high)
+        missing = [page for page in range(low, high + 1, PAGE) if page not in heap and page not in holes]
+        assert not missing, 'heap region %#x-%#x: pages %s not in a writable heap run' % (
+            low, high, [hex(page) for page in missing[:4]])
 
 
 # ---- tests -----------------------------------------------------------------------------
@@ -168,7 +179,7 @@ def assert_paging_on_machine(memory, **options):
         machine.wait_for_prompt()
         assert_paging_on(machine)
         runs = assert_tlb_agrees_with_v(machine)
-        heap_pages_are_mapped(runs, machine.press_and_wait('m'))
+        heap_pages_are_mapped(runs, machine.press_and_wait('m'), machine.press_and_wait('v'))
         assert_lines_in_order(machine.press_and_wait('n'), NULL_READ_REPORT)
         assert machine.press_and_wait('c').split('\n')[1] == 'heap check: OK'
 
