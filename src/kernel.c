@@ -127,9 +127,9 @@ static void print_heap_summary(void)
     struct heap_stats stats;
 
     heap_get_stats(&stats);
-    kprintf("heap: %zu KiB in %u region%s, largest free block %zu KiB, frame tables %zu KiB\n",
-            stats.managed_bytes / 1024, stats.regions, stats.regions == 1 ? "" : "s",
-            stats.largest_free_block / 1024, stats.frame_table_bytes / 1024);
+    kprintf("heap: %zu KiB in %u region%s, largest free block %zu KiB\n", stats.managed_bytes / 1024,
+            stats.regions, stats.regions == 1 ? "" : "s", stats.largest_free_block / 1024);
+    kprintf("heap: frame tables %zu KiB (8 bytes a 4 KiB frame)\n", stats.frame_table_bytes / 1024);
     if (heap_debug_flags() != 0)
         kprintf("heap: debugging on: freed blocks poisoned (0x6b) and quarantined, "
                 "red zones (0xcc), callers kept\n");

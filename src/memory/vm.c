@@ -132,8 +132,8 @@ static void guard_start(void)
     if (guard_memory != NULL
         && (status = guard_pool_init(&guard_pool, guard_memory, pages)) == GUARD_OK) {
         guard_sample(&guard_pool);
-        kprintf("guard: %u guarded objects at 0x%08lx (%zu KiB): every %uth kmalloc of at most "
-                "%u bytes\n", GUARD_OBJECTS, (unsigned long)(uintptr_t)guard_memory,
+        kprintf("guard: %u objects at 0x%08lx (%zu KiB), every %uth kmalloc up to %u bytes\n",
+                GUARD_OBJECTS, (unsigned long)(uintptr_t)guard_memory,
                 GUARD_POOL_BYTES / 1024, GUARD_SAMPLE_EVERY, (unsigned)GUARD_MAX_SIZE);
         return;
     }
@@ -187,8 +187,8 @@ bool vm_init(const struct display *display)
     }
     cpu_enable_paging((uint32_t)(uintptr_t)kernel_space.directory);
     tss_set_page_directory(cpu_read_cr3());
-    kprintf("paging: on, %zu ranges identity mapped with %zu page tables (%zu KiB); "
-            "the rest not present\n", kmap_count, kernel_space.table_pages,
+    kprintf("paging: on, %zu ranges identity mapped, %zu page tables (%zu KiB)\n",
+            kmap_count, kernel_space.table_pages,
             (kernel_space.table_pages + 1) * PAGING_PAGE_BYTES / 1024);
     guard_start();
     return true;

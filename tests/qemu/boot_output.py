@@ -18,7 +18,7 @@ BANNER_LINES = [
     r'^  base 0x[0-9a-f]{16} length 0x[0-9a-f]{16} type \d+ ',
     r'^usable RAM: \d+ KiB below 4 GiB',
     r'^heap: \d+ KiB in \d+ regions?,',
-    r'^paging: on, \d+ ranges identity mapped with \d+ page tables',
+    r'^paging: on, \d+ ranges identity mapped, \d+ page tables',
     r'^Press h for help\.$',
     r'^shomp> ',
 ]

@@ -53,8 +53,8 @@ REDZONE_REPORT = [
     r'byte 64 is 0x41, not 0xcc$' % HEX,
     r'^  allocated by %s; found by %s$' % (HEX, HEX),
 ]
-GUARD_BANNER = re.compile(r'^guard: 64 guarded objects at %s \(512 KiB\): every 97th kmalloc '
-                          r'of at most 2040 bytes$' % HEX, re.MULTILINE)
+GUARD_BANNER = re.compile(r'^guard: 64 objects at %s \(512 KiB\), every 97th kmalloc '
+                          r'up to 2040 bytes$' % HEX, re.MULTILINE)
 DEBUG_BANNER = re.compile(r'^heap: debugging on: ', re.MULTILINE)
 POOL_LINE = re.compile(r'^guarded objects: %s-%s, (\d+) of 64 live, the rest not present$' % (HEX, HEX), re.MULTILINE)
 LEAK_LINE = re.compile(r'^unreferenced object %s \((\d+) bytes?\), allocated by (%s|unknown \(boot with '

@@ -33,7 +33,7 @@ def assert_heap_covers_usable_ram(text):
     usable = bytes_between(usable_ranges(memory_map(text)), ONE_MIB, FOUR_GIB) // 1024
     # The heap's blocks and the frame tables that describe them (heap.h: 8 bytes a 4 KiB frame).
     heap = kib_figure(r'^heap: (\d+) KiB in \d+ regions?,', text) \
-        + kib_figure(r'^heap: .*, frame tables (\d+) KiB$', text)
+        + kib_figure(r'^heap: frame tables (\d+) KiB ', text)
     assert usable > 0, 'no usable RAM above 1 MiB in the map'
     assert HEAP_COVERAGE * usable <= heap <= usable, \
         'heap %d KiB of %d KiB usable above 1 MiB (%.2f%%)' % (heap, usable, 100.0 * heap / usable)
