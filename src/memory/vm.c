@@ -258,18 +258,11 @@ void vm_print_map(void)
 
 /* ---- page faults ------------------------------------------------------------- */
 
-struct block_search {
-    uintptr_t address, block;
-    unsigned scale;
-    int allocated, found;
-};
-
-static void block_holding(uintptr_t block, unsigned scale, int allocated, void *context)
+/* A heap block's state in a word, for the fault report. */
+static const char *block_state_name(int state)
 {
-    struct block_search *search = context;
-
-    if (search->address >= block && search->address - block < heap_scale_bytes(scale))
-        *search = (struct block_search){search->address, block, scale, allocated, 1};
+    return state == HEAP_BLOCK_ALLOCATED ? "allocated" : state == HEAP_BLOCK_SLAB ? "slab"
+         : state == HEAP_BLOCK_QUARANTINED ? "quarantined" : "free";
 }
 
 static bool in_guard_page(uintptr_t address)
@@ -281,7 +274,7 @@ static bool in_guard_page(uintptr_t address)
 static void describe_address(uintptr_t address, uint32_t error, char *out, size_t size)
 {
     const struct paging_range *range = paging_range_of(kmap, kmap_count, address);
-    struct block_search search = {.address = address};
+    struct heap_block_info block;
 
     if (address < PAGING_PAGE_BYTES)
         ksnprintf(out, size, "NULL pointer dereference");
@@ -291,9 +284,9 @@ static void describe_address(uintptr_t address, uint32_t error, char *out, size_
         ksnprintf(out, size, "outside every mapping");
     else if ((error & PAGING_FAULT_WRITE) && !(range->flags & PAGING_WRITABLE))
         ksnprintf(out, size, "write to read-only %s", range->what);
-    else if ((heap_walk(block_holding, &search), search.found))
-        ksnprintf(out, size, "in heap block 0x%08lx (scale %u, %s)", (unsigned long)search.block,
-                  search.scale, search.allocated ? "allocated" : "free");
+    else if (heap_block_info((const void *)address, &block))
+        ksnprintf(out, size, "in heap block 0x%08lx (scale %u, %s)", (unsigned long)block.start,
+                  block.scale, block_state_name(block.state));
     else
         ksnprintf(out, size, "in %s", range->what);
 }
