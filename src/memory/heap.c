@@ -1180,13 +1180,24 @@ void heap_report_refusal(const void *ptr, enum heap_status why, const void *call
 
 /* ---- debugging: poison, red zones, callers, the quarantine ------------------- */
 
+/*
+ * Debug mode keeps two invariants (heap.h draws the blocks). Every byte of a
+ * free block is 0x6b but its header and link, and the headers of small
+ * blocks merged into it; a quarantined block's payload is 0x6b up to a last
+ * 0xa5, its trailer naming who allocated and freed it. So each place where
+ * memory changes hands checks what it takes over: kmalloc the block it hands
+ * out, the drain the block it lets merge, kfree the red zone of the block it
+ * takes back, and heap_check all of them. A merge turns only the links of
+ * the blocks it absorbs back into poison: a few bytes, whatever their size.
+ */
+
 /* What debug mode adds to every request (see heap.h). */
 static size_t debug_slack(void) { return heap.debug != 0 ? SLACK : 0; }
 
 /*
- * A block as debug mode sees it (heap.h draws it): its payload; its end (a
+ * A block as debug mode and heap_block_info see it: its payload; its end (a
  * kept run's: the end of the pages it keeps), with the trailer just before
- * it; and what its caller asked for (0 for a free block).
+ * it in debug mode; and what its caller asked for (0 for a free block).
  */
 struct block_view {
     uintptr_t block, payload, end;
@@ -1212,11 +1223,7 @@ static struct block_view block_view(uintptr_t block, const struct region *r)
     return v;
 }
 
-/*
- * The first byte of [from, to) that is not `value`, or `to`. Four words at a
- * time where it can (heap_check reads every free byte this way), then byte
- * by byte from the group that differs.
- */
+/* The word at a, aligned or not. */
 static inline uintptr_t word_at(uintptr_t a)
 {
     uintptr_t word;
@@ -1225,6 +1232,11 @@ static inline uintptr_t word_at(uintptr_t a)
     return word;
 }
 
+/*
+ * The first byte of [from, to) that is not `value`, or `to`. Four words at a
+ * time where it can (heap_check reads every free byte this way), then byte
+ * by byte from the group that differs.
+ */
 static uintptr_t first_unlike(uintptr_t from, uintptr_t to, uint8_t value)
 {
     const size_t w = sizeof(uintptr_t);
