@@ -780,9 +780,15 @@ static void *plain_allocate(size_t size)
     return block_claim(from, scale, size);
 }
 
+/* The same for every caller off the fast path: one copy of it, not one in each. */
+static OUT_OF_LINE void *allocate_for(size_t size, const void *caller, bool sampled)
+{
+    return allocate(size, caller, sampled);
+}
+
 void *kmalloc(size_t size) { return allocate(size, CALLER, true); }
 
-void *heap_alloc_unsampled(size_t size) { return allocate(size, CALLER, false); }
+void *heap_alloc_unsampled(size_t size) { return allocate_for(size, CALLER, false); }
 
 /* ---- looking up a pointer -------------------------------------------------- */
 
@@ -1580,7 +1586,7 @@ static void *sampled_realloc(void *ptr, size_t size, const void *caller)
         heap.sampler->free(ptr, caller);
         return NULL;
     }
-    void *moved = allocate(size, caller, false);
+    void *moved = allocate_for(size, caller, false);
     if (moved != NULL) {
         size_t had = heap.sampler->size(ptr);
         __builtin_memcpy(moved, ptr, had < size ? had : size);
@@ -1597,7 +1603,7 @@ void *kcalloc(size_t n, size_t size)
         heap.stats.failed_allocations++;
         return NULL;
     }
-    void *p = allocate(n * size, CALLER, true);
+    void *p = allocate_for(n * size, CALLER, true);
     if (p != NULL)
         __builtin_memset(p, 0, n * size);
     return p;
@@ -1715,7 +1721,7 @@ static void *block_move(void *ptr, uintptr_t block, size_t size, const struct re
                         const void *caller)
 {
     size_t requested = live_header(ptr, block, r)->requested;
-    void *moved = allocate(size, caller, false);    /* counts the failure when there is no room */
+    void *moved = allocate_for(size, caller, false);    /* counts the failure if no room */
 
     if (moved != NULL) {
         __builtin_memcpy(moved, ptr, requested < size ? requested : size);
@@ -1730,7 +1736,7 @@ void *krealloc(void *ptr, size_t size)
     const struct region *r;
 
     if (ptr == NULL)
-        return allocate(size, CALLER, true);
+        return allocate_for(size, CALLER, true);
     if (heap.hooked && sampled_object(ptr))
         return sampled_realloc(ptr, size, CALLER);
     enum heap_status why = pointer_lookup(ptr, &block, &r);
@@ -1788,7 +1794,7 @@ void *heap_alloc_pages(unsigned order)
 {
     bool possible = order <= HEAP_MAX_SCALE - PAGE_SCALE;
 
-    return allocate(possible ? (size_t)PAGE_BYTES << order : 0, CALLER, false);
+    return allocate_for(possible ? (size_t)PAGE_BYTES << order : 0, CALLER, false);
 }
 
 void heap_free_pages(void *page) { pointer_free(page, CALLER, true); }
