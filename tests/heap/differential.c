@@ -25,7 +25,7 @@
 
 #define ARENA_BYTES ((size_t)32 << 20)  /* aligned to its own size */
 #define CHECK_EVERY 256                 /* operations between two full model checks... */
-#define DEBUG_CHECK_EVERY 4096          /* ...in debug mode, where heap_check reads every free byte */
+#define DEBUG_CHECK_EVERY 4096          /* ...in debug mode (heap_check reads every free byte) */
 
 static unsigned char *arena;
 

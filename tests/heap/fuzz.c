@@ -21,7 +21,7 @@
 
 #define ARENA_BYTES ((size_t)4 << 20)
 #define LIVE_CAPACITY 64
-#define DEBUG_CHECK_EVERY 16    /* operations between full checks in debug mode (they read it all) */
+#define DEBUG_CHECK_EVERY 16    /* operations between full checks in debug mode (each reads all) */
 
 static _Alignas(ARENA_BYTES) unsigned char arena[ARENA_BYTES];
 

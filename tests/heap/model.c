@@ -315,7 +315,7 @@ static size_t quarantine_budget(const struct model *m)
     return m->expected.managed_bytes / HEAP_QUARANTINE_SHARE;
 }
 
-/* A block of `bytes` at ptr was freed: it joins the quarantine, unless that is off or it is too big. */
+/* A block of `bytes` at ptr was freed: it joins the quarantine, unless off or too big. */
 static void quarantine_expect(struct model *m, const void *ptr, size_t bytes)
 {
     struct model_quarantine *q = &m->quarantine;
@@ -353,8 +353,8 @@ static bool quarantine_agrees(struct model *m, const struct heap_stats *s, bool 
         uintptr_t block = q->block[(q->oldest + i) % (HEAP_QUARANTINE_BLOCKS + 1)];
         if (!heap_block_info((void *)block, &info) || info.state != HEAP_BLOCK_QUARANTINED
             || info.start != block || info.free_caller == NULL)
-            return fail(m, "the block at %#lx is not the quarantined block %u", (unsigned long)block,
-                        i);
+            return fail(m, "the block at %#lx is not the quarantined block %u",
+                        (unsigned long)block, i);
     }
     return true;
 }
