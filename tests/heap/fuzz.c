@@ -18,34 +18,13 @@
 
 #include "memory/heap.h"
 #include "model.h"
+#include "../lib/fuzz_input.h"
 
 #define ARENA_BYTES ((size_t)4 << 20)
 #define LIVE_CAPACITY 64
 #define DEBUG_CHECK_EVERY 16    /* operations between full checks in debug mode (each reads all) */
 
 static _Alignas(ARENA_BYTES) unsigned char arena[ARENA_BYTES];
-
-/* The input, read front to back; zeros once it runs out. */
-struct input {
-    const uint8_t *data;
-    size_t size, at;
-};
-
-static uint8_t input_byte(struct input *in) { return in->at < in->size ? in->data[in->at++] : 0; }
-
-static uint16_t input_u16(struct input *in)
-{
-    uint16_t high = input_byte(in);
-
-    return (uint16_t)(high << 8 | input_byte(in));
-}
-
-static uint32_t input_u32(struct input *in)
-{
-    uint32_t high = input_u16(in);
-
-    return high << 16 | input_u16(in);
-}
 
 /* ---- the layout ---------------------------------------------------------------- */
 
