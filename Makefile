@@ -81,6 +81,7 @@ help:
 	@echo "  make test          every test suite below; the last line reads N passed, N failed"
 	@echo "  make bench         heap benchmark against glibc malloc (figures, no pass/fail)"
 	@echo "  make fuzz          run the heap fuzzer until stopped (Ctrl-C)"
+	@echo "  make fuzz-slab     run the slab fuzzer until stopped (Ctrl-C)"
 	@echo "  make coverage      line coverage of src/memory/heap.c by the host tests"
 	@echo "  make screenshots   pictures of the running demo into docs/"
 	@echo "  make deps          install the build and test tools (Debian/Ubuntu, apt-get)"

@@ -227,7 +227,10 @@ size_t ksize(const void *ptr);
  * two free buddies are left unmerged, every frame table entry agrees with the
  * blocks, and the counters match. Its walks are bounded and it reads nothing
  * outside the regions, so a corrupted heap is reported rather than followed
- * into a crash (as far as can be checked).
+ * into a crash (as far as can be checked). In debug mode it also reads every
+ * free and quarantined byte and every red zone: damaged poison is named
+ * "use-after-free ...", a damaged red zone "out-of-bounds ...", at the block's
+ * start; and the quarantine must hold exactly the quarantined blocks.
  */
 int heap_check_report(struct heap_violation *found);
 int heap_check(void);

@@ -780,9 +780,15 @@ static void *plain_allocate(size_t size)
     return block_claim(from, scale, size);
 }
 
+/* The same for every caller off the fast path: one copy of it, not one in each. */
+static OUT_OF_LINE void *allocate_for(size_t size, const void *caller, bool sampled)
+{
+    return allocate(size, caller, sampled);
+}
+
 void *kmalloc(size_t size) { return allocate(size, CALLER, true); }
 
-void *heap_alloc_unsampled(size_t size) { return allocate(size, CALLER, false); }
+void *heap_alloc_unsampled(size_t size) { return allocate_for(size, CALLER, false); }
 
 /* ---- looking up a pointer -------------------------------------------------- */
 
@@ -1180,13 +1186,24 @@ void heap_report_refusal(const void *ptr, enum heap_status why, const void *call
 
 /* ---- debugging: poison, red zones, callers, the quarantine ------------------- */
 
+/*
+ * Debug mode keeps two invariants (heap.h draws the blocks). Every byte of a
+ * free block is 0x6b but its header and link, and the headers of small
+ * blocks merged into it; a quarantined block's payload is 0x6b up to a last
+ * 0xa5, its trailer naming who allocated and freed it. So each place where
+ * memory changes hands checks what it takes over: kmalloc the block it hands
+ * out, the drain the block it lets merge, kfree the red zone of the block it
+ * takes back, and heap_check all of them. A merge turns only the links of
+ * the blocks it absorbs back into poison: a few bytes, whatever their size.
+ */
+
 /* What debug mode adds to every request (see heap.h). */
 static size_t debug_slack(void) { return heap.debug != 0 ? SLACK : 0; }
 
 /*
- * A block as debug mode sees it (heap.h draws it): its payload; its end (a
+ * A block as debug mode and heap_block_info see it: its payload; its end (a
  * kept run's: the end of the pages it keeps), with the trailer just before
- * it; and what its caller asked for (0 for a free block).
+ * it in debug mode; and what its caller asked for (0 for a free block).
  */
 struct block_view {
     uintptr_t block, payload, end;
@@ -1212,16 +1229,32 @@ static struct block_view block_view(uintptr_t block, const struct region *r)
     return v;
 }
 
-/* The first byte of [from, to) that is not `value`, or `to`: a word at a time where it can. */
+/* The word at a, aligned or not. */
+static inline uintptr_t word_at(uintptr_t a)
+{
+    uintptr_t word;
+
+    __builtin_memcpy(&word, (const void *)a, sizeof(word));
+    return word;
+}
+
+/*
+ * The first byte of [from, to) that is not `value`, or `to`. Four words at a
+ * time where it can (heap_check reads every free byte this way), then byte
+ * by byte from the group that differs.
+ */
 static uintptr_t first_unlike(uintptr_t from, uintptr_t to, uint8_t value)
 {
-    uintptr_t word = UINTPTR_MAX / 0xff * value, got;
+    const size_t w = sizeof(uintptr_t);
+    uintptr_t word = UINTPTR_MAX / 0xff * value;
 
-    while (from < to && from % sizeof(word) != 0 && *(const uint8_t *)from == value)
+    while (from < to && from % w != 0 && *(const uint8_t *)from == value)
         from++;
-    for (; to - from >= sizeof(word); from += sizeof(word)) {
-        __builtin_memcpy(&got, (const void *)from, sizeof(got));
-        if (got != word)
+    for (uintptr_t groups_end = from + ((to - from) & ~(4 * w - 1)); from != groups_end;
+         from += 4 * w) {
+        uintptr_t differs = (word_at(from) ^ word) | (word_at(from + w) ^ word)
+                          | (word_at(from + 2 * w) ^ word) | (word_at(from + 3 * w) ^ word);
+        if (differs != 0)
             break;
     }
     while (from < to && *(const uint8_t *)from == value)
@@ -1553,7 +1586,7 @@ static void *sampled_realloc(void *ptr, size_t size, const void *caller)
         heap.sampler->free(ptr, caller);
         return NULL;
     }
-    void *moved = allocate(size, caller, false);
+    void *moved = allocate_for(size, caller, false);
     if (moved != NULL) {
         size_t had = heap.sampler->size(ptr);
         __builtin_memcpy(moved, ptr, had < size ? had : size);
@@ -1570,7 +1603,7 @@ void *kcalloc(size_t n, size_t size)
         heap.stats.failed_allocations++;
         return NULL;
     }
-    void *p = allocate(n * size, CALLER, true);
+    void *p = allocate_for(n * size, CALLER, true);
     if (p != NULL)
         __builtin_memset(p, 0, n * size);
     return p;
@@ -1688,7 +1721,7 @@ static void *block_move(void *ptr, uintptr_t block, size_t size, const struct re
                         const void *caller)
 {
     size_t requested = live_header(ptr, block, r)->requested;
-    void *moved = allocate(size, caller, false);    /* counts the failure when there is no room */
+    void *moved = allocate_for(size, caller, false);    /* counts the failure if no room */
 
     if (moved != NULL) {
         __builtin_memcpy(moved, ptr, requested < size ? requested : size);
@@ -1703,7 +1736,7 @@ void *krealloc(void *ptr, size_t size)
     const struct region *r;
 
     if (ptr == NULL)
-        return allocate(size, CALLER, true);
+        return allocate_for(size, CALLER, true);
     if (heap.hooked && sampled_object(ptr))
         return sampled_realloc(ptr, size, CALLER);
     enum heap_status why = pointer_lookup(ptr, &block, &r);
@@ -1761,7 +1794,7 @@ void *heap_alloc_pages(unsigned order)
 {
     bool possible = order <= HEAP_MAX_SCALE - PAGE_SCALE;
 
-    return allocate(possible ? (size_t)PAGE_BYTES << order : 0, CALLER, false);
+    return allocate_for(possible ? (size_t)PAGE_BYTES << order : 0, CALLER, false);
 }
 
 void heap_free_pages(void *page) { pointer_free(page, CALLER, true); }

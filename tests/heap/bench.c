@@ -3,8 +3,9 @@
  * (W6) are, beside glibc's malloc. Each workload is a seeded, pre-generated operation sequence run
  * through both: the median ns per operation of five runs (CLOCK_MONOTONIC),
  * then the instructions per operation inside the allocator calls, counted
- * by running this program again under callgrind (bench_callgrind.c). Built
- * with -O2 and no sanitizers (make bench); it prints figures and targets and
+ * by running this program again under callgrind (bench_callgrind.c). W1-W3
+ * run again with HEAP_DEBUG_ALL, to show what debug mode costs. Built with
+ * -O2 and no sanitizers (make bench); it prints figures and targets and
  * always exits 0: speed is never a test failure here.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -206,6 +207,14 @@ static void heap_reset(size_t heap_bytes)
     heap_add_region(region, heap_bytes);
 }
 
+/* The same heap in debug mode: poison, red zones, callers and the quarantine. */
+static void heap_debug_reset(size_t heap_bytes)
+{
+    heap_init();
+    heap_set_debug(HEAP_DEBUG_ALL);
+    heap_add_region(region, heap_bytes);
+}
+
 static void nothing_to_reset(size_t heap_bytes) { (void)heap_bytes; }
 
 /* A fresh heap holding one cache of 24-byte objects, and nothing else. */
@@ -229,6 +238,8 @@ static const struct allocator buddy = {heap_reset, kmalloc, kfree, bench_counted
 static const struct allocator cache24 = {cache_reset, cache_allocate, cache_release,
                                          bench_counted_kmem_cache_alloc,
                                          bench_counted_kmem_cache_free};
+static const struct allocator buddy_debug = {heap_debug_reset, kmalloc, kfree,
+                                             bench_counted_kmalloc, bench_counted_kfree};
 static const struct allocator glibc = {nothing_to_reset, malloc, free, bench_counted_malloc,
                                        bench_counted_free};
 
@@ -251,15 +262,19 @@ struct workload {
     const struct allocator *kernel;
     struct target ratio;            /* kernel / glibc */
     struct target per_level;        /* per level of the split chain (W4); 0, 0: no such row */
+    int slower_than;                /* the row whose kernel figures this one divides; -1: none */
 };
 
 static const struct workload workloads[] = {
-    {"W1 small churn 1-256 B, 10k live", w1_small_churn, &buddy, {1.0, 1.0}, {0, 0}},
-    {"W2 mixed 16 B-64 KiB, 2k live", w2_mixed_churn, &buddy, {1.0, 1.0}, {0, 0}},
-    {"W3 LIFO bursts of 100k x 1-128 B", w3_lifo_bursts, &buddy, {1.0, 1.0}, {0, 0}},
-    {"W4 smallest block from a merged heap", w4_smallest_block, &buddy, {0, 0}, {2.0, 25}},
-    {"W6 slab cache 24 B, 10k live", w6_slab_churn, &cache24, {0.5, 0.5}, {0, 0}},
-    {"W7 page churn 4096 B, 1k live", w7_page_churn, &buddy, {1.0, 0}, {0, 0}},
+    {"W1 small churn 1-256 B, 10k live", w1_small_churn, &buddy, {1.0, 1.0}, {0, 0}, -1},
+    {"W2 mixed 16 B-64 KiB, 2k live", w2_mixed_churn, &buddy, {1.0, 1.0}, {0, 0}, -1},
+    {"W3 LIFO bursts of 100k x 1-128 B", w3_lifo_bursts, &buddy, {1.0, 1.0}, {0, 0}, -1},
+    {"W4 smallest block from a merged heap", w4_smallest_block, &buddy, {0, 0}, {2.0, 25}, -1},
+    {"W6 slab cache 24 B, 10k live", w6_slab_churn, &cache24, {0.5, 0.5}, {0, 0}, -1},
+    {"W7 page churn 4096 B, 1k live", w7_page_churn, &buddy, {1.0, 0}, {0, 0}, -1},
+    {"W1 with HEAP_DEBUG_ALL", w1_small_churn, &buddy_debug, {0, 0}, {0, 0}, 0},
+    {"W2 with HEAP_DEBUG_ALL", w2_mixed_churn, &buddy_debug, {0, 0}, {0, 0}, 1},
+    {"W3 with HEAP_DEBUG_ALL", w3_lifo_bursts, &buddy_debug, {0, 0}, {0, 0}, 2},
 };
 #define WORKLOADS (sizeof workloads / sizeof workloads[0])
 
@@ -361,9 +376,9 @@ static const char *stretch_label(char *label, size_t workload, int side)
 }
 
 /*
- * Both sides once uncounted, as the timing takes turns (glibc's arena has
- * grown by then, as in most timed runs; the heap starts afresh every run),
- * then each side once more inside its own counted stretch.
+ * glibc once uncounted, as the timing takes turns (its arena has grown by
+ * then, as in most timed runs; the heap starts afresh every run, so its
+ * count needs no such run), then each side inside its own counted stretch.
  */
 static void count_workload(size_t index, const struct sequence *s)
 {
@@ -371,8 +386,7 @@ static void count_workload(size_t index, const struct sequence *s)
     char label[CALLGRIND_LABEL_BYTES];
     void **slots = calloc(s->slots, sizeof *slots);
 
-    for (int side = 0; side < SIDES; side++)
-        run_once(side_allocator(w, side), s, slots, 0);
+    run_once(&glibc, s, slots, 0);
     for (int side = 0; side < SIDES; side++) {
         callgrind_stretch_start();
         run_once(side_allocator(w, side), s, slots, 1);
@@ -510,6 +524,17 @@ static void print_levels(const struct workload *w, const struct result *r)
                verdict(w->per_level, ns, ins));
 }
 
+/* A debug row's cost: its kernel figures over those of the same workload without debugging. */
+static void print_slowdown(const struct result *r, const struct result *plain)
+{
+    char b[2][16];
+    double ns = ratio(r->ns[KERNEL], plain->ns[KERNEL]);
+    double ins = ratio(r->instructions[KERNEL], plain->instructions[KERNEL]);
+
+    print_line(ROW_FORMAT, "   slowdown, debugging off to on", "", figure(b[0], ns, 1), "", "",
+               figure(b[1], ins, 1), "", "", "(no target)", "");
+}
+
 static void print_table(const struct result *results)
 {
     print_header();
@@ -517,6 +542,8 @@ static void print_table(const struct result *results)
         print_row(&workloads[i], &results[i]);
         if (workloads[i].per_level.ns > 0 || workloads[i].per_level.instructions > 0)
             print_levels(&workloads[i], &results[i]);
+        if (workloads[i].slower_than >= 0)
+            print_slowdown(&results[i], &results[workloads[i].slower_than]);
     }
 }
 

@@ -2,9 +2,10 @@
  * differential.c - random heap operations checked one by one against the
  * reference model (model.c): over a million kmalloc, kcalloc, krealloc and
  * kfree calls, bad frees and slab marks, small blocks and page blocks up to
- * 8 MiB, over five region layouts and three seeds. Built with
- * AddressSanitizer, which also forbids the heap every byte outside its
- * regions. Prints a line per scenario, then "N passed, N failed".
+ * 8 MiB, over five region layouts and three seeds, with debugging off and
+ * then again with HEAP_DEBUG_ALL. Built with AddressSanitizer, which also
+ * forbids the heap every byte outside its regions. Prints a line per
+ * scenario, then "N passed, N failed".
  *
  *   heap_differential            the default seeds 1, 2 and 3
  *   heap_differential 7 99       seeds 7 and 99 instead
@@ -23,7 +24,8 @@
 #endif
 
 #define ARENA_BYTES ((size_t)32 << 20)  /* aligned to its own size */
-#define CHECK_EVERY 256                 /* operations between two full model checks */
+#define CHECK_EVERY 256                 /* operations between two full model checks... */
+#define DEBUG_CHECK_EVERY 4096          /* ...in debug mode (heap_check reads every free byte) */
 
 static unsigned char *arena;
 
@@ -91,11 +93,12 @@ static const struct layout layouts[] = {
  * Give the layout's regions to a fresh heap, and poison every arena byte
  * outside the managed spans: AddressSanitizer stops the heap reading them.
  */
-static bool layout_install(const struct layout *layout)
+static bool layout_install(const struct layout *layout, unsigned debug)
 {
     uintptr_t start, end;
 
     heap_init();
+    heap_set_debug(debug);
     for (size_t i = 0; i < layout->region_count; i++)
         if (heap_add_region(arena + layout->regions[i].offset, layout->regions[i].length) == 0)
             return false;
@@ -210,22 +213,30 @@ static void random_operation(struct model *m, const struct layout *layout)
 
 /* ---- scenarios ----------------------------------------------------------------- */
 
-/* The layout's operations with one seed; half way through, everything is freed once. */
-static bool scenario_passes(const struct layout *layout, uint64_t seed)
+/* How a scenario's name ends in each debug mode. */
+static const char *mode_name(unsigned debug) { return debug != 0 ? " with HEAP_DEBUG_ALL" : ""; }
+
+/*
+ * The layout's operations with one seed, in a debug mode (0: off); half way
+ * through, everything is freed once.
+ */
+static bool scenario_passes(const struct layout *layout, uint64_t seed, unsigned debug)
 {
     size_t operations = layout->operations * OPERATIONS_PERCENT / 100;
+    size_t check_every = debug != 0 ? DEBUG_CHECK_EVERY : CHECK_EVERY;
     struct model m;
 
-    if (!layout_install(layout)) {
-        printf("FAIL %s, seed %llu: a region was refused\n", layout->name,
+    if (!layout_install(layout, debug)) {
+        printf("FAIL %s%s, seed %llu: a region was refused\n", layout->name, mode_name(debug),
                (unsigned long long)seed);
         return false;
     }
     model_start(&m, layout->live_capacity);
+    m.check_after_bad_free = debug == 0;    /* the same refusals either way; checks read it all */
     random_state = seed;
     for (size_t n = 1; n <= operations && m.failure[0] == '\0'; n++) {
         random_operation(&m, layout);
-        if (n % CHECK_EVERY == 0 || n == operations)
+        if (n % check_every == 0 || n == operations)
             model_check(&m);
         if (n == operations / 2)
             model_free_all(&m);
@@ -233,11 +244,12 @@ static bool scenario_passes(const struct layout *layout, uint64_t seed)
     bool passed = model_finish(&m);
     ASAN_UNPOISON_MEMORY_REGION(arena, ARENA_BYTES);
     if (passed)
-        printf("ok   %s, seed %llu: %lu operations, %zu allocations failed, %lu bad frees "
-               "refused\n", layout->name, (unsigned long long)seed, m.operations,
-               m.expected.failed_allocations, m.bad_frees);
+        printf("ok   %s%s, seed %llu: %lu operations, %zu allocations failed, %lu bad frees "
+               "refused\n", layout->name, mode_name(debug), (unsigned long long)seed,
+               m.operations, m.expected.failed_allocations, m.bad_frees);
     else
-        printf("FAIL %s, seed %llu: %s\n", layout->name, (unsigned long long)seed, m.failure);
+        printf("FAIL %s%s, seed %llu: %s\n", layout->name, mode_name(debug),
+               (unsigned long long)seed, m.failure);
     fflush(stdout);
     return passed;
 }
@@ -254,13 +266,14 @@ int main(int argc, char **argv)
         printf("no memory for the %zu-byte arena\n0 passed, 1 failed\n", ARENA_BYTES);
         return 1;
     }
-    for (size_t l = 0; l < COUNT(layouts); l++)
-        for (size_t s = 0; s < seed_count; s++) {
-            if (scenario_passes(&layouts[l], strtoull(seeds[s], NULL, 0)))
-                passed++;
-            else
-                failed++;
-        }
+    for (unsigned debug = 0; debug <= HEAP_DEBUG_ALL; debug += HEAP_DEBUG_ALL)
+        for (size_t l = 0; l < COUNT(layouts); l++)
+            for (size_t s = 0; s < seed_count; s++) {
+                if (scenario_passes(&layouts[l], strtoull(seeds[s], NULL, 0), debug))
+                    passed++;
+                else
+                    failed++;
+            }
     free(arena);
     printf("%u passed, %u failed\n", passed, failed);
     return failed != 0;

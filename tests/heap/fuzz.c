@@ -1,9 +1,10 @@
 /*
  * fuzz.c - a libFuzzer target: each input becomes heap operations on a fresh
  * heap over a static arena, every one checked by the reference model
- * (model.c) and followed by heap_check. A violation prints what broke and
- * aborts, and libFuzzer keeps the input. Build with clang
- * -fsanitize=fuzzer,address,undefined; tests/heap/stress.mk knows how.
+ * (model.c) and followed by heap_check; then the same input once more with
+ * HEAP_DEBUG_ALL. A violation prints what broke and aborts, and libFuzzer
+ * keeps the input. Build with clang -fsanitize=fuzzer,address,undefined;
+ * tests/heap/stress.mk knows how.
  *
  * Input: byte 0 picks the layout, bytes 1 and 2 shift and trim it. Then each
  * operation is one byte (kind in the low 3 bits, variant above) followed by
@@ -17,33 +18,13 @@
 
 #include "memory/heap.h"
 #include "model.h"
+#include "../lib/fuzz_input.h"
 
 #define ARENA_BYTES ((size_t)4 << 20)
 #define LIVE_CAPACITY 64
+#define DEBUG_CHECK_EVERY 16    /* operations between full checks in debug mode (each reads all) */
 
 static _Alignas(ARENA_BYTES) unsigned char arena[ARENA_BYTES];
-
-/* The input, read front to back; zeros once it runs out. */
-struct input {
-    const uint8_t *data;
-    size_t size, at;
-};
-
-static uint8_t input_byte(struct input *in) { return in->at < in->size ? in->data[in->at++] : 0; }
-
-static uint16_t input_u16(struct input *in)
-{
-    uint16_t high = input_byte(in);
-
-    return (uint16_t)(high << 8 | input_byte(in));
-}
-
-static uint32_t input_u32(struct input *in)
-{
-    uint32_t high = input_u16(in);
-
-    return high << 16 | input_u16(in);
-}
 
 /* ---- the layout ---------------------------------------------------------------- */
 
@@ -52,13 +33,14 @@ static uint32_t input_u32(struct input *in)
  * an odd address with an odd length; a tiny region. shift and trim move the
  * edges. Bytes outside the regions are poisoned: the heap may not read them.
  */
-static void layout_install(struct input *in)
+static void layout_install(struct input *in, unsigned debug)
 {
     uintptr_t start, end;
     uint8_t kind = input_byte(in), shift = input_byte(in);
     size_t trim = 64 * (size_t)input_byte(in), half = ARENA_BYTES / 2;
 
     heap_init();
+    heap_set_debug(debug);
     ASAN_UNPOISON_MEMORY_REGION(arena, ARENA_BYTES);
     switch (kind % 4) {
     case 0: heap_add_region(arena, ARENA_BYTES - trim); break;
@@ -152,29 +134,38 @@ static void operation(struct model *m, struct input *in)
     }
 }
 
-static void violation(const struct model *m)
+static void violation(const struct model *m, unsigned debug)
 {
-    fprintf(stderr, "heap fuzz: %s\n", m->failure);
+    fprintf(stderr, "heap fuzz%s: %s\n", debug != 0 ? " with HEAP_DEBUG_ALL" : "", m->failure);
     abort();
+}
+
+/* The whole input as operations on a fresh heap, in a debug mode (0: off). */
+static void run_input(const uint8_t *data, size_t size, unsigned debug)
+{
+    struct input in = {data, size, 0};
+    struct model m;
+
+    layout_install(&in, debug);
+    model_start(&m, LIVE_CAPACITY);
+    m.dense_bytes = 4096;       /* blocks of MiBs checked densely would slow the search down */
+    m.check_after_bad_free = debug == 0;
+    for (unsigned n = 1; in.at < in.size; n++) {
+        operation(&m, &in);
+        bool check = debug == 0 || n % DEBUG_CHECK_EVERY == 0;
+        if (m.failure[0] != '\0' || (check && !model_check(&m)))
+            violation(&m, debug);
+    }
+    if (!model_finish(&m))
+        violation(&m, debug);
+    ASAN_UNPOISON_MEMORY_REGION(arena, ARENA_BYTES);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct input in = {data, size, 0};
-    struct model m;
-
-    layout_install(&in);
-    model_start(&m, LIVE_CAPACITY);
-    m.dense_bytes = 4096;       /* blocks of MiBs checked densely would slow the search down */
-    while (in.at < in.size) {
-        operation(&m, &in);
-        if (!model_check(&m))
-            violation(&m);
-    }
-    if (!model_finish(&m))
-        violation(&m);
-    ASAN_UNPOISON_MEMORY_REGION(arena, ARENA_BYTES);
+    run_input(data, size, 0);
+    run_input(data, size, HEAP_DEBUG_ALL);
     return 0;
 }

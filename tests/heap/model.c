@@ -2,7 +2,8 @@
  * model.c - the reference model behind the differential test and the fuzzer
  * (see model.h). It keeps the live blocks with the size asked for and a
  * pattern tag, predicts every heap call's result and statistics, and checks
- * each block's pattern before it is freed or resized. Host code: uses libc.
+ * each block's pattern before it is freed or resized; in debug mode also
+ * which blocks wait in the quarantine, in FIFO order. Host code: uses libc.
  * It does not look inside heap.c; only a bad free damages a block header
  * (a small block's in band, a page block's through heap_frame_entry).
  */
@@ -48,6 +49,19 @@ static void hear_refusal(const void *ptr, enum heap_status why, const void *call
     heard.ptr = ptr;
     heard.why = why;
     heard.caller = caller;
+}
+
+/* ---- the debug report handler: the model's blocks never give it a reason ------- */
+
+static struct {
+    size_t count;
+    struct heap_debug_report last;
+} reported;
+
+static void hear_report(const struct heap_debug_report *report)
+{
+    reported.count++;
+    reported.last = *report;
 }
 
 /* ---- the pattern --------------------------------------------------------------- */
@@ -149,10 +163,16 @@ static bool all_zero(const struct model *m, const unsigned char *p, size_t n)
 
 #define PAGE HEAP_PAGE_BYTES
 
+/*
+ * What debug mode adds to every request, 0 with debugging off (model_start
+ * reads the mode): a request is sized as one of size + slack bytes.
+ */
+static size_t slack;
+
 static bool is_page(const void *ptr) { return (uintptr_t)ptr % PAGE == 0; }
 
 /* The largest request a small block serves; anything larger is a page block. */
-static size_t small_limit(void) { return heap_scale_payload(HEAP_PAGE_SCALE - 1); }
+static size_t small_limit(void) { return heap_scale_payload(HEAP_PAGE_SCALE - 1) - slack; }
 
 static size_t largest_free(void)
 {
@@ -173,8 +193,9 @@ static size_t block_for_request(size_t size)
     size_t bytes = page ? PAGE : (size_t)1 << heap_min_scale();
     size_t header = page ? 0 : HEAP_HEADER_BYTES;
 
-    if (size == 0 || size > HEAP_MAX_REQUEST)
+    if (size == 0 || size > HEAP_MAX_REQUEST - slack)
         return 0;
+    size += slack;
     while (bytes - header < size && bytes < (size_t)1 << HEAP_MAX_SCALE)
         bytes *= 2;
     return bytes - header >= size ? bytes : 0;
@@ -183,7 +204,8 @@ static size_t block_for_request(size_t size)
 /* The bytes a fresh block for this request keeps: a page block keeps only the pages it needs. */
 static size_t bytes_kept(size_t size)
 {
-    return size > small_limit() ? (size + PAGE - 1) / PAGE * PAGE : block_for_request(size);
+    return size > small_limit() ? (size + slack + PAGE - 1) / PAGE * PAGE
+                                : block_for_request(size);
 }
 
 /* A buddy heap serves a request whenever some free block is big enough. */
@@ -200,8 +222,13 @@ static uintptr_t block_start(const void *ptr)
     return is_page(ptr) ? (uintptr_t)ptr : (uintptr_t)ptr - HEAP_HEADER_BYTES;
 }
 
+/* The bytes of a live block: from ksize, or in debug mode (ksize is the request) its block's. */
 static size_t block_bytes_of(const void *ptr)
 {
+    struct heap_block_info info;
+
+    if (slack != 0 && heap_block_info(ptr, &info))
+        return info.pages != 0 ? info.pages * PAGE : (size_t)1 << info.scale;
     return is_page(ptr) ? ksize(ptr) : ksize(ptr) + HEAP_HEADER_BYTES;
 }
 
@@ -228,11 +255,38 @@ static bool placed_well(struct model *m, const unsigned char *ptr, size_t size)
         return fail(m, "%p is not aligned to %d bytes", (const void *)ptr, HEAP_ALIGNMENT);
     if (size > small_limit() && !is_page(ptr))
         return fail(m, "a %zu-byte request got %p, not page-aligned", size, (const void *)ptr);
-    if (ksize(ptr) < size)
-        return fail(m, "ksize(%p) is %zu, below the %zu bytes asked for", (const void *)ptr,
+    if (slack != 0 ? ksize(ptr) != size : ksize(ptr) < size)
+        return fail(m, "ksize(%p) is %zu for the %zu bytes asked for", (const void *)ptr,
                     ksize(ptr), size);
-    if (!region_holds(block_start(ptr), a + ksize(ptr)))
+    if (!region_holds(block_start(ptr), block_start(ptr) + block_bytes_of(ptr)))
         return fail(m, "the block at %p is not inside one region", (const void *)ptr);
+    return true;
+}
+
+/*
+ * heap_block_info of a live block's first and last bytes: its start, its
+ * payload, its bytes, allocated, the size asked for, and the callers debug
+ * mode keeps (the allocating one only), none with debugging off.
+ */
+static bool info_agrees(struct model *m, const unsigned char *ptr, size_t size)
+{
+    struct heap_block_info first = {0}, last = {0};
+    uintptr_t start = block_start(ptr);
+    size_t bytes = block_bytes_of(ptr);
+
+    if (!heap_block_info((void *)start, &first)
+        || !heap_block_info((void *)(start + bytes - 1), &last)
+        || memcmp(&first, &last, sizeof first) != 0)
+        return fail(m, "heap_block_info does not find the block at %p from its ends", (void *)ptr);
+    size_t info_bytes = first.pages != 0 ? first.pages * PAGE : (size_t)1 << first.scale;
+    if (first.start != start || first.payload != (uintptr_t)ptr || info_bytes != bytes
+        || first.state != HEAP_BLOCK_ALLOCATED || first.requested != size)
+        return fail(m, "heap_block_info(%p) says start %#lx, %zu bytes, state %#x, %zu asked for",
+                    (void *)ptr, (unsigned long)first.start, info_bytes, (unsigned)first.state,
+                    first.requested);
+    if ((first.alloc_caller != NULL) != (m->debug != 0) || first.free_caller != NULL)
+        return fail(m, "heap_block_info(%p) gives callers %p and %p", (void *)ptr,
+                    first.alloc_caller, first.free_caller);
     return true;
 }
 
@@ -254,12 +308,77 @@ static bool sized_tightly(struct model *m, const unsigned char *ptr, size_t size
     return true;
 }
 
+/* ---- the quarantine, as debug mode must keep it ----------------------------------- */
+
+static size_t quarantine_budget(const struct model *m)
+{
+    return m->expected.managed_bytes / HEAP_QUARANTINE_SHARE;
+}
+
+/* A block of `bytes` at ptr was freed: it joins the quarantine, unless off or too big. */
+static void quarantine_expect(struct model *m, const void *ptr, size_t bytes)
+{
+    struct model_quarantine *q = &m->quarantine;
+
+    if ((m->debug & HEAP_DEBUG_QUARANTINE) == 0 || bytes > quarantine_budget(m))
+        return;
+    unsigned at = (q->oldest + q->count++) % (HEAP_QUARANTINE_BLOCKS + 1);
+    q->block[at] = block_start(ptr);
+    q->bytes[at] = bytes;
+    q->total += bytes;
+}
+
+/*
+ * After each call: the heap may have let blocks go, only ever the oldest
+ * (FIFO), so drop as many as its count fell short; then the bytes, the
+ * bounds, and (sometimes) each block's state must agree.
+ */
+static bool quarantine_agrees(struct model *m, const struct heap_stats *s, bool each)
+{
+    struct model_quarantine *q = &m->quarantine;
+    struct heap_block_info info;
+
+    if (s->quarantined_blocks > q->count)
+        return fail(m, "the quarantine holds %zu blocks, not %u at most", s->quarantined_blocks,
+                    q->count);
+    for (; q->count > s->quarantined_blocks; q->count--) {
+        q->total -= q->bytes[q->oldest];
+        q->oldest = (q->oldest + 1) % (HEAP_QUARANTINE_BLOCKS + 1);
+    }
+    if (s->quarantined_bytes != q->total || q->count > HEAP_QUARANTINE_BLOCKS
+        || q->total > quarantine_budget(m))
+        return fail(m, "the quarantine holds %zu bytes, not %zu (at most %zu)",
+                    s->quarantined_bytes, q->total, quarantine_budget(m));
+    for (unsigned i = 0; each && i < q->count; i++) {
+        uintptr_t block = q->block[(q->oldest + i) % (HEAP_QUARANTINE_BLOCKS + 1)];
+        if (!heap_block_info((void *)block, &info) || info.state != HEAP_BLOCK_QUARANTINED
+            || info.start != block || info.free_caller == NULL)
+            return fail(m, "the block at %#lx is not the quarantined block %u",
+                        (unsigned long)block, i);
+    }
+    return true;
+}
+
+/* No block the model holds may ever be reported damaged. */
+static bool nothing_reported(struct model *m)
+{
+    const struct heap_debug_report *r = &reported.last;
+
+    if (reported.count == 0)
+        return true;
+    return fail(m, "the heap reported %s in the block at %#lx: byte %zu is 0x%02x, not 0x%02x",
+                r->kind == HEAP_USE_AFTER_FREE ? "a use after free" : "an out-of-bounds write",
+                (unsigned long)r->block, r->offset, r->found, r->expected);
+}
+
 static bool stats_agree(struct model *m)
 {
     const struct heap_stats *e = &m->expected;
     struct heap_stats s;
 
     heap_get_stats(&s);
+    if (!quarantine_agrees(m, &s, false) || !nothing_reported(m))
+        return false;
     if (s.allocations != e->allocations || s.frees != e->frees)
         return fail(m, "allocations/frees are %zu/%zu, not %zu/%zu", s.allocations, s.frees,
                     e->allocations, e->frees);
@@ -268,11 +387,12 @@ static bool stats_agree(struct model *m)
                     s.failed_allocations, s.refused_frees, e->failed_allocations, e->refused_frees);
     if (s.requested_bytes != e->requested_bytes)
         return fail(m, "requested_bytes is %zu, not %zu", s.requested_bytes, e->requested_bytes);
+    size_t free_bytes = s.managed_bytes - m->block_bytes - s.quarantined_bytes;
     if (s.managed_bytes != e->managed_bytes || s.allocated_bytes != m->block_bytes
-        || s.free_bytes != s.managed_bytes - m->block_bytes)
+        || s.free_bytes != free_bytes)
         return fail(m, "managed/allocated/free bytes are %zu/%zu/%zu, not %zu/%zu/%zu",
                     s.managed_bytes, s.allocated_bytes, s.free_bytes, e->managed_bytes,
-                    m->block_bytes, e->managed_bytes - m->block_bytes);
+                    m->block_bytes, free_bytes);
     if (heard.count != m->refusals_heard)
         return fail(m, "the refusal handler was called %zu times, not %zu", heard.count,
                     m->refusals_heard);
@@ -327,7 +447,7 @@ static void live_set(struct model *m, size_t i, unsigned char *ptr, size_t size)
     m->live[i] = (struct model_block){ptr, size, ksize(ptr), block_bytes_of(ptr), m->next_tag++,
                                       false};
     pattern_fill(m, &m->live[i]);
-    freed_forget_overlaps(m, block_start(ptr), (uintptr_t)ptr + ksize(ptr));
+    freed_forget_overlaps(m, block_start(ptr), block_start(ptr) + m->live[i].block_bytes);
     m->block_bytes += m->live[i].block_bytes;
 }
 
@@ -341,20 +461,39 @@ static bool table_full(const struct model *m) { return m->live_count == m->live_
 
 /* ---- allocating ---------------------------------------------------------------- */
 
-/* Check what an allocation call returned, given whether it had to succeed. */
+/*
+ * A call that had to find room but failed: in debug mode only with the
+ * quarantine drained (of a request some block could hold).
+ */
+static bool failed_for_want_of_room(struct model *m, size_t size, const char *call)
+{
+    struct heap_stats s;
+
+    heap_get_stats(&s);
+    if (s.quarantined_blocks != 0 && block_for_request(size) != 0)
+        return fail(m, "%s(%zu) failed with %zu blocks still in the quarantine", call, size,
+                    s.quarantined_blocks);
+    m->expected.failed_allocations++;
+    return stats_agree(m);
+}
+
+/*
+ * Check what an allocation call returned, given whether it had to succeed
+ * (and, without, whether it could: a quarantined block may merge for it).
+ */
 static bool allocation_outcome(struct model *m, unsigned char *ptr, size_t size, bool must_fit,
                                const char *call)
 {
+    bool could_fit = must_fit || m->quarantine.count != 0;
+
     if (ptr == NULL && must_fit)
         return fail(m, "%s(%zu) returned NULL with a %zu-byte block free", call, size,
                     largest_free());
-    if (ptr != NULL && !must_fit)
+    if (ptr != NULL && !could_fit)
         return fail(m, "%s(%zu) returned %p though no free block fits", call, size, (void *)ptr);
-    if (ptr == NULL) {
-        m->expected.failed_allocations++;
-        return stats_agree(m);
-    }
-    if (!placed_well(m, ptr, size) || !sized_tightly(m, ptr, size))
+    if (ptr == NULL)
+        return failed_for_want_of_room(m, size, call);
+    if (!placed_well(m, ptr, size) || !sized_tightly(m, ptr, size) || !info_agrees(m, ptr, size))
         return false;
     m->expected.allocations++;
     m->expected.requested_bytes += size;
@@ -431,6 +570,7 @@ bool model_free(struct model *m, size_t index, enum model_route route)
     } else if (krealloc(b->ptr, 0) != NULL) {
         return fail(m, "krealloc(%p, 0) did not return NULL", (void *)b->ptr);
     }
+    quarantine_expect(m, b->ptr, b->block_bytes);
     return live_freed(m, i);
 }
 
@@ -458,19 +598,23 @@ static bool realloc_failed(struct model *m, const struct model_block *old, size_
 {
     if (must_fit)
         return fail(m, "krealloc(%p, %zu) failed though the block fits", (void *)old->ptr, size);
-    m->expected.failed_allocations++;
-    return contents_intact(m, old, old->ptr, old->size) && stats_agree(m);
+    return contents_intact(m, old, old->ptr, old->size)
+        && failed_for_want_of_room(m, size, "krealloc");
 }
 
-/* krealloc moved the block: legal only when it did not fit in place. A new block, the old freed. */
+/*
+ * krealloc moved the block: legal only when it did not fit in place (in
+ * debug mode it always moves). A new block, the old freed.
+ */
 static bool realloc_moved(struct model *m, const struct model_block *old, size_t size,
                           bool fit_in_place)
 {
-    if (fit_in_place)
+    if (fit_in_place && m->debug == 0)
         return fail(m, "krealloc(%p, %zu) moved a block that still fits", (void *)old->ptr, size);
     m->expected.allocations++;
     m->expected.frees++;
     freed_remember(m, old->ptr);
+    quarantine_expect(m, old->ptr, old->block_bytes);
     return true;
 }
 
@@ -487,13 +631,20 @@ bool model_realloc(struct model *m, size_t index, size_t size)
     struct model_block old = m->live[i];
     if (!contents_intact(m, &old, old.ptr, old.size))
         return false;
-    bool fit_in_place = size <= ksize(old.ptr), fit_elsewhere = request_fits(size);
+    bool fit_in_place = size <= ksize(old.ptr) && m->debug == 0;
+    bool fit_elsewhere = request_fits(size), could_fit = m->quarantine.count != 0;
     unsigned char *ptr = krealloc(old.ptr, size);
     if (ptr == NULL)
         return realloc_failed(m, &old, size, fit_in_place || fit_elsewhere);
+    if (ptr == old.ptr && m->debug != 0)
+        return fail(m, "krealloc(%p, %zu) kept the block in debug mode", (void *)ptr, size);
+    if (ptr != old.ptr && !fit_in_place && !fit_elsewhere && !could_fit)
+        return fail(m, "krealloc(%p, %zu) moved to %p though no free block fits",
+                    (void *)old.ptr, size, (void *)ptr);
     if (ptr != old.ptr && !realloc_moved(m, &old, size, fit_in_place))
         return false;
-    if (!placed_well(m, ptr, size) || (ptr != old.ptr && !sized_tightly(m, ptr, size)))
+    if (!placed_well(m, ptr, size) || (ptr != old.ptr && !sized_tightly(m, ptr, size))
+        || !info_agrees(m, ptr, size))
         return false;
     if (!contents_intact(m, &old, ptr, size < old.size ? size : old.size))
         return false;
@@ -673,7 +824,8 @@ static void *outside_pointer(uint32_t choice)
 static uint8_t unknown_state(uint32_t choice)
 {
     static const uint8_t known[] = {HEAP_FRAME_NONE, HEAP_BLOCK_FREE, HEAP_BLOCK_ALLOCATED,
-                                    HEAP_BLOCK_SLAB, HEAP_FRAME_SMALL, HEAP_FRAME_TAIL};
+                                    HEAP_BLOCK_SLAB, HEAP_FRAME_SMALL, HEAP_FRAME_TAIL,
+                                    HEAP_BLOCK_QUARANTINED};
     uint8_t state = (uint8_t)choice;
 
     for (size_t i = 0; i < sizeof known; i++)
@@ -856,10 +1008,19 @@ static bool slabs_agree(struct model *m)
     return true;
 }
 
+/* Each block the quarantine must hold says so, with the callers that freed it. */
+static bool quarantine_blocks_agree(struct model *m)
+{
+    struct heap_stats s;
+
+    heap_get_stats(&s);
+    return quarantine_agrees(m, &s, true);
+}
+
 bool model_check(struct model *m)
 {
     return !failed(m) && heap_check_passes(m) && blocks_disjoint(m) && slabs_agree(m)
-        && stats_agree(m);
+        && stats_agree(m) && quarantine_blocks_agree(m);
 }
 
 /*
@@ -882,11 +1043,22 @@ static bool free_lists_as_at_start(struct model *m)
     return true;
 }
 
+/* Every quarantined block merges: as many as the model expects, each one's poison intact. */
+static bool quarantine_drains(struct model *m)
+{
+    unsigned expected = m->quarantine.count;
+    size_t drained = heap_drain_quarantine();
+
+    if (drained != expected)
+        return fail(m, "the quarantine let %zu blocks go, not %u", drained, expected);
+    return stats_agree(m);
+}
+
 bool model_free_all(struct model *m)
 {
     while (!failed(m) && m->live_count > 0)
         model_free(m, m->live_count - 1, MODEL_BY_HEAP_FREE);
-    return model_check(m) && free_lists_as_at_start(m);
+    return !failed(m) && quarantine_drains(m) && model_check(m) && free_lists_as_at_start(m);
 }
 
 void model_start(struct model *m, size_t capacity)
@@ -897,12 +1069,16 @@ void model_start(struct model *m, size_t capacity)
     m->next_tag = 1;
     m->check_after_bad_free = true;
     m->dense_bytes = SIZE_MAX;
+    m->debug = heap_debug_flags();
+    slack = m->debug != 0 ? HEAP_DEBUG_SLACK : 0;
     heap_get_stats(&m->expected);
     m->block_bytes = m->expected.allocated_bytes;
     for (unsigned scale = 0; scale <= HEAP_MAX_SCALE; scale++)
         m->start_free_count[scale] = heap_free_count(scale);
     heard.count = 0;
+    reported.count = 0;
     heap_on_refusal(hear_refusal);
+    heap_on_debug_report(hear_report);
 }
 
 bool model_finish(struct model *m)
@@ -910,6 +1086,7 @@ bool model_finish(struct model *m)
     if (!failed(m))
         model_free_all(m);
     heap_on_refusal(NULL);
+    heap_on_debug_report(NULL);
     free(m->live);
     m->live = NULL;
     return !failed(m);

@@ -3,8 +3,9 @@
  * (differential.c: random operations) and the fuzzer (fuzz.c: operations
  * decoded from bytes). Each model_* call runs one operation on the real heap,
  * predicts what must happen, and checks it: pointers, contents, statistics,
- * refusals, for small blocks and page blocks (slabs too). It knows the heap
- * only through memory/heap.h.
+ * refusals, for small blocks and page blocks (slabs too), with debugging off
+ * or in whatever debug mode the heap is in (the quarantine's FIFO included).
+ * It knows the heap only through memory/heap.h.
  */
 #ifndef SHOMPOS_TESTS_HEAP_MODEL_H
 #define SHOMPOS_TESTS_HEAP_MODEL_H
@@ -43,6 +44,14 @@ enum model_bad_free {
     MODEL_BAD_FREES
 };
 
+/* The quarantine as the model predicts it: the blocks freed into it, oldest first. */
+struct model_quarantine {
+    uintptr_t block[HEAP_QUARANTINE_BLOCKS + 1];    /* one more: a block joins, then one leaves */
+    size_t bytes[HEAP_QUARANTINE_BLOCKS + 1];
+    unsigned oldest, count;
+    size_t total;                       /* bytes of the blocks in it */
+};
+
 struct model {
     struct model_block *live;           /* the blocks the heap handed out and not taken back */
     size_t live_count, live_capacity;
@@ -59,12 +68,15 @@ struct model {
                                            dense_bytes, then one word in 64 (SIZE_MAX: all,
                                            the default); only page blocks are large enough to
                                            care, and the heap never reads their payload */
+    unsigned debug;                     /* the heap's HEAP_DEBUG_* flags at model_start */
+    struct model_quarantine quarantine;
     char failure[320];                  /* the first failure; empty while all is well */
 };
 
 /*
- * Start modelling the heap as it stands (regions added, nothing allocated),
- * with room for capacity live blocks. Installs a refusal handler.
+ * Start modelling the heap as it stands (regions added, nothing allocated,
+ * debugging as heap_set_debug left it), with room for capacity live blocks.
+ * Installs a refusal handler and a debug report handler (a report fails).
  */
 void model_start(struct model *m, size_t capacity);
 
@@ -96,7 +108,10 @@ bool model_mark_slab(struct model *m, size_t index, bool slab, uint32_t choice);
 /* heap_check, live blocks pairwise disjoint, every statistic as predicted. */
 bool model_check(struct model *m);
 
-/* Free every live block; then each free list must be as long as at model_start. */
+/*
+ * Free every live block and drain the quarantine; then each free list must
+ * be as long as at model_start.
+ */
 bool model_free_all(struct model *m);
 
 /* model_free_all (unless a failure came first), then release the model. Returns !failed. */

@@ -5,6 +5,7 @@
  * write after free or past a request is made by hand, and its report must
  * name the block, the byte and the callers exactly. Run by unit.c's main.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -609,6 +610,38 @@ static void under_the_quarantine_alone_a_freed_block_waits_with_its_bytes(void)
     CHECK(heap_check() == 0);
 }
 
+/*
+ * For every combination of flags, off included: a write past the request,
+ * then a write after free, and exactly the reports the flags call for.
+ */
+static void each_combination_of_flags_reports_exactly_what_it_watches(void)
+{
+    for (unsigned flags = 0; flags <= HEAP_DEBUG_ALL; flags++) {
+        bool redzone = flags & HEAP_DEBUG_REDZONE, poison = flags & HEAP_DEBUG_POISON;
+        test_setup();
+        debug_heap(flags, 64 * KIB);
+        unsigned char *p = kmalloc(64);
+        p[64] = 0x41;
+        kfree(p);
+        CHECK_EQ(heard.calls, redzone);
+        CHECK(!redzone || (heard.last.kind == HEAP_OUT_OF_BOUNDS && heard.last.offset == 64
+                           && heard.last.found == 0x41 && heard.last.expected == 0xcc));
+        heard.calls = 0;
+        heap_drain_quarantine();
+        unsigned char *q = kmalloc(64);
+        kfree(q);
+        q[40] = 0x42;                               /* past a free block's link on any target */
+        heap_drain_quarantine();
+        CHECK(kmalloc(64) == q);
+        CHECK_EQ(heard.calls, poison);
+        CHECK(!poison || (heard.last.kind == HEAP_USE_AFTER_FREE && heard.last.offset == 40
+                          && heard.last.found == 0x42 && heard.last.expected == 0x6b));
+        bool callers = (flags & HEAP_DEBUG_QUARANTINE) != 0;    /* found before it merged */
+        CHECK(!poison || (heard.last.free_caller != NULL) == callers);
+        CHECK_EQ(heap_check(), 0);
+    }
+}
+
 static void reports_are_counted_without_a_handler(void)
 {
     debug_heap(HEAP_DEBUG_REDZONE, MIB);
@@ -1073,6 +1106,7 @@ const struct test debug_tests[] = {
     T(under_poison_alone_a_write_past_the_request_goes_unreported),
     T(under_red_zones_alone_a_freed_block_is_reused_at_once_unpoisoned),
     T(under_the_quarantine_alone_a_freed_block_waits_with_its_bytes),
+    T(each_combination_of_flags_reports_exactly_what_it_watches),
     T(reports_are_counted_without_a_handler),
     T(quarantined_blocks_are_on_no_free_list_and_walk_as_2),
     T(freeing_a_quarantined_block_again_is_a_double_free),

@@ -2,6 +2,8 @@
 #
 #   make slab-unit          build build/host/slab_unit (ASan + UBSan) and run it
 #   make slab-differential  a million random cache and kmalloc operations checked by a model
+#   make slab-fuzz          replay tests/slab/corpus, then a bounded fuzzing session
+#   make fuzz-slab          the slab fuzzer until stopped (Ctrl-C)
 #
 # Included by the top Makefile (HOST_CC, HOST_FLAGS, HOST_SANITIZE and the
 # host_program recipe come from there). Coverage builds of both programs join
@@ -43,3 +45,24 @@ $(eval $(call host_program,slab_differential-cov,SLAB_DIFFERENTIAL_COV))
 
 COVERAGE_RUNS    += $(HOST_DIR)/slab_unit-cov $(HOST_DIR)/slab_differential-cov
 COVERAGE_SOURCES += src/memory/slab.c
+
+# ---- the fuzzer: the model's operations decoded from bytes (clang, libFuzzer) ----------
+SLAB_FUZZ_SOURCES := $(SLAB_SOURCES) tests/slab/model.c tests/slab/fuzz.c
+SLAB_FUZZ_CC       = $(FUZZ_CC)
+SLAB_FUZZ_FLAGS    = $(HOST_FLAGS) -fsanitize=fuzzer $(HOST_SANITIZE)
+$(eval $(call host_program,slab_fuzz,SLAB_FUZZ))
+
+TEST_SUITES += slab-fuzz
+SUITE_HELP_slab-fuzz := the slab fuzzer over tests/slab/corpus, then a short bounded session
+.PHONY: slab-fuzz fuzz-slab
+
+slab-fuzz: $(HOST_DIR)/slab_fuzz
+	@mkdir -p $(HOST_DIR)/fuzz-artifacts
+	@scripts/fuzz-suite.sh $(HOST_DIR)/slab_fuzz tests/slab/corpus $(HOST_DIR)/slab-fuzz \
+	  "$(FUZZ_OPTIONS)" "$(FUZZ_SESSION)"
+
+# Until stopped (Ctrl-C); new inputs go to build/host/slab-fuzz-corpus.
+fuzz-slab: $(HOST_DIR)/slab_fuzz
+	@mkdir -p $(HOST_DIR)/slab-fuzz-corpus $(HOST_DIR)/fuzz-artifacts
+	$(HOST_DIR)/slab_fuzz $(FUZZ_OPTIONS) -print_final_stats=1 $(HOST_DIR)/slab-fuzz-corpus \
+	  tests/slab/corpus
