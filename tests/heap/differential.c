@@ -3,7 +3,9 @@
  * reference model (model.c): over a million kmalloc, kcalloc, krealloc and
  * kfree calls, bad frees and slab marks, small blocks and page blocks up to
  * 8 MiB, over five region layouts and three seeds, with debugging off and
- * then again with HEAP_DEBUG_ALL. Built with AddressSanitizer, which also
+ * then again with HEAP_DEBUG_ALL. Now and then the leak scan (leak.c) runs
+ * over the live set with a random share of the pointers dropped, and must
+ * report exactly those blocks. Built with AddressSanitizer, which also
  * forbids the heap every byte outside its regions. Prints a line per
  * scenario, then "N passed, N failed".
  *
@@ -16,6 +18,7 @@
 #include <sanitizer/asan_interface.h>
 
 #include "memory/heap.h"
+#include "memory/leak.h"
 #include "model.h"
 
 /* The coverage build runs fewer operations: -DOPERATIONS_PERCENT=10. */
@@ -26,6 +29,7 @@
 #define ARENA_BYTES ((size_t)32 << 20)  /* aligned to its own size */
 #define CHECK_EVERY 256                 /* operations between two full model checks... */
 #define DEBUG_CHECK_EVERY 4096          /* ...in debug mode (heap_check reads every free byte) */
+#define LEAK_SCAN_EVERY 8               /* model checks between two leak scans */
 
 static unsigned char *arena;
 
@@ -214,6 +218,84 @@ static void random_operation(struct model *m, const struct layout *layout)
 /* ---- scenarios ----------------------------------------------------------------- */
 
 /* How a scenario's name ends in each debug mode. */
+/* ---- the leak scan over the live set -------------------------------------------- */
+
+/*
+ * The model's live blocks as the leak scan must judge them: the pointers of
+ * about three in four (to the start or somewhere inside, as kernel code
+ * keeps them) go into one root array, the others are dropped. Blocks marked
+ * as slabs are roots of their own and never reported. The patterns in the
+ * blocks cannot be taken for pointers: every byte of them has bit 7 set.
+ */
+struct leak_trial {
+    uintptr_t *kept;            /* the root: the pointers still held */
+    size_t kept_count;
+    bool *dropped;              /* per live block of the model */
+    size_t dropped_count, dropped_bytes;
+};
+
+static void leak_trial_choose(const struct model *m, struct leak_trial *t)
+{
+    for (size_t i = 0; i < m->live_count; i++) {
+        const struct model_block *b = &m->live[i];
+        t->dropped[i] = !b->slab && random_below(4) == 0;
+        if (t->dropped[i]) {
+            t->dropped_count++;
+            t->dropped_bytes += b->size;
+        } else {
+            t->kept[t->kept_count++] = (uintptr_t)b->ptr + random_below(b->size);
+        }
+    }
+}
+
+/* Is the block the scan left unreferenced one the trial dropped? */
+static bool dropped_block(const struct model *m, const struct leak_trial *t, uintptr_t payload)
+{
+    for (size_t i = 0; i < m->live_count; i++)
+        if ((uintptr_t)m->live[i].ptr == payload)
+            return t->dropped[i];
+    return false;
+}
+
+static bool leak_verdicts_agree(struct model *m, const struct leak_trial *t,
+                                const struct leak_block *blocks, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (!blocks[i].referenced && !dropped_block(m, t, blocks[i].payload)) {
+            snprintf(m->failure, sizeof(m->failure), "leak scan reports block 0x%lx, "
+                     "which a kept pointer refers to", (unsigned long)blocks[i].payload);
+            return false;
+        }
+    return true;
+}
+
+/* One trial: gather the heap's live blocks, scan from the kept pointers, compare. */
+static bool leak_scan_agrees(struct model *m)
+{
+    size_t n = m->live_count + 1;
+    struct leak_trial t = {calloc(n, sizeof(*t.kept)), 0, calloc(n, sizeof(*t.dropped)), 0, 0};
+    struct leak_block *blocks = calloc(n, sizeof(*blocks));
+    struct leak_result result;
+
+    leak_trial_choose(m, &t);
+    size_t count = leak_gather_heap(blocks, n, NULL, NULL);
+    struct leak_range root = {(uintptr_t)t.kept, (uintptr_t)(t.kept + t.kept_count)};
+    enum leak_status status = leak_scan(blocks, count, &root, 1, &result);
+    if (count != m->live_count || status != LEAK_OK)
+        snprintf(m->failure, sizeof(m->failure), "leak scan over %zu gathered blocks (%zu live): "
+                 "%s", count, m->live_count, leak_status_name(status));
+    else if (leak_verdicts_agree(m, &t, blocks, count) &&
+             (result.unreferenced != t.dropped_count ||
+              result.unreferenced_bytes != t.dropped_bytes))
+        snprintf(m->failure, sizeof(m->failure), "leak scan: %zu blocks, %zu bytes unreferenced; "
+                 "%zu blocks, %zu bytes dropped", result.unreferenced, result.unreferenced_bytes,
+                 t.dropped_count, t.dropped_bytes);
+    free(t.kept);
+    free(t.dropped);
+    free(blocks);
+    return m->failure[0] == '\0';
+}
+
 static const char *mode_name(unsigned debug) { return debug != 0 ? " with HEAP_DEBUG_ALL" : ""; }
 
 /*
@@ -234,10 +316,13 @@ static bool scenario_passes(const struct layout *layout, uint64_t seed, unsigned
     model_start(&m, layout->live_capacity);
     m.check_after_bad_free = debug == 0;    /* the same refusals either way; checks read it all */
     random_state = seed;
+    size_t scans = 0;
     for (size_t n = 1; n <= operations && m.failure[0] == '\0'; n++) {
         random_operation(&m, layout);
         if (n % check_every == 0 || n == operations)
             model_check(&m);
+        if (n % (LEAK_SCAN_EVERY * check_every) == 0 && m.failure[0] == '\0')
+            scans += leak_scan_agrees(&m);
         if (n == operations / 2)
             model_free_all(&m);
     }
@@ -245,8 +330,9 @@ static bool scenario_passes(const struct layout *layout, uint64_t seed, unsigned
     ASAN_UNPOISON_MEMORY_REGION(arena, ARENA_BYTES);
     if (passed)
         printf("ok   %s%s, seed %llu: %lu operations, %zu allocations failed, %lu bad frees "
-               "refused\n", layout->name, mode_name(debug), (unsigned long long)seed,
-               m.operations, m.expected.failed_allocations, m.bad_frees);
+               "refused, leak scan exact %zu times\n", layout->name, mode_name(debug),
+               (unsigned long long)seed, m.operations, m.expected.failed_allocations,
+               m.bad_frees, scans);
     else
         printf("FAIL %s%s, seed %llu: %s\n", layout->name, mode_name(debug),
                (unsigned long long)seed, m.failure);

@@ -24,7 +24,7 @@ SUITE_HELP_heap-fuzz := the libFuzzer target over its saved corpus, then a short
 .PHONY: heap-differential heap-fuzz fuzz bench
 
 # ---- the differential test ----------------------------------------------------------
-HEAP_DIFFERENTIAL_SOURCES := $(MODEL_SOURCES) tests/heap/differential.c
+HEAP_DIFFERENTIAL_SOURCES := $(MODEL_SOURCES) src/memory/leak.c tests/heap/differential.c
 HEAP_DIFFERENTIAL_CC       = $(HOST_CC)
 HEAP_DIFFERENTIAL_FLAGS    = $(HOST_FLAGS) $(HOST_SANITIZE)
 $(eval $(call host_program,heap_differential,HEAP_DIFFERENTIAL))
