@@ -46,7 +46,8 @@
  *                                    stride = object_size rounded up to align
  *
  * Object address -> slab: clear the low bits (address & ~(slab_bytes - 1)),
- * after heap_slab_of has confirmed the address lies in a live slab. Bit i of
+ * once the heap's frame table has confirmed a live slab starts there (the
+ * cache's window on it, else heap_slab_of), before the header is read. Bit i of
  * free_map is set while object i is free: exact double-free detection. Bit w
  * of free_words is set while word w of free_map has a bit set, so allocation
  * finds the lowest free object with two find-first-set steps, no scan:
@@ -76,23 +77,27 @@ struct slab {
  * empty when free_count is objects_per_slab, on partial otherwise.
  */
 struct kmem_cache {
+    struct slab_list partial;   /* sentinel heads: partial first, so the common path's test */
+    struct slab_list full, empty;   /* for a slab compares the head's address with the cache's */
+    size_t active_objects;      /* objects handed out and not freed */
+    uintptr_t slab_mask;        /* ~(slab_bytes - 1): an object's address & slab_mask is its slab */
+    size_t first_offset;        /* object 0 starts this far into its slab */
+    size_t stride;              /* bytes from one object to the next: object_size rounded up */
+    unsigned objects_per_slab;
+    uint32_t reciprocal;        /* ceil(2^32 / stride): object index by multiplication */
+    struct heap_frame_window window;    /* the region of the slab made last: kmem_cache_free
+                                           proves a slab there without calling the heap */
+    size_t frees;               /* successful kmem_cache_free calls (allocations: frees +
+                                   active_objects, so kmem_cache_alloc moves one counter) */
+    size_t slab_bytes;          /* HEAP_PAGE_BYTES << order */
     struct kmem_cache *next;    /* the next cache on kmem_caches (creation order), or NULL */
     char name[KMEM_CACHE_NAME_BYTES];   /* NUL-terminated copy of the creator's name */
     size_t object_size;         /* bytes asked for */
     size_t align;               /* every object's address is a multiple of this */
-    size_t stride;              /* bytes from one object to the next: object_size rounded up */
-    size_t first_offset;        /* object 0 starts this far into its slab */
-    size_t slab_bytes;          /* HEAP_PAGE_BYTES << order */
-    unsigned objects_per_slab;
-    uint32_t reciprocal;        /* ceil(2^32 / stride): object index by multiplication */
     void (*ctor)(void *object); /* NULL: no constructor */
-    struct slab_list full, partial, empty;  /* sentinel heads */
     size_t slabs;               /* slabs on the three lists */
-    size_t allocations, frees;  /* successful calls */
     size_t failed_allocations;  /* kmem_cache_alloc calls that returned NULL */
     size_t refused_frees;       /* kmem_cache_free calls refused */
-    size_t active_objects;      /* objects handed out and not freed (apart from the two
-                                   counters each call moves, so they take plain adds) */
 };
 
 /* Every cache, in creation order (a symbol debuggers look up by this name). */

@@ -3,7 +3,8 @@
  *
  * Bonwick's slab allocator (USENIX 1994) with a per-slab bitmap in place of
  * his free list, and SLUB's checks (Linux mm/slub.c): a pointer is proved an
- * object start of this cache before anything is written. Slabs are page
+ * object start of this cache before anything is written, on the common path
+ * by reading the heap's frame table inline (heap_window_slab_at). Slabs are page
  * blocks from kmalloc, marked in the heap's frame table (heap_mark_slab) so
  * that kfree refuses them. Pure C11, no I/O: the host builds it for tests.
  * No locking, no slab colouring, no per-CPU caches, no automatic reclaim.
@@ -148,6 +149,7 @@ static void cache_geometry(struct kmem_cache *cache)
             break;
     }
     cache->first_offset = first_offset_for(cache->objects_per_slab, cache->align);
+    cache->slab_mask = ~(uintptr_t)(cache->slab_bytes - 1);
     cache->reciprocal = (uint32_t)((((uint64_t)1 << 32) + cache->stride - 1) / cache->stride);
 }
 
@@ -228,6 +230,7 @@ static struct slab *slab_create(struct kmem_cache *cache)
     if (slab == NULL)
         return NULL;
     (void)heap_mark_slab(slab, 1);
+    (void)heap_frame_window_of(slab, &cache->window);
     slab->cache = cache;
     slab->free_count = (uint16_t)cache->objects_per_slab;
     slab_map_fill(slab, cache->objects_per_slab);
@@ -238,29 +241,12 @@ static struct slab *slab_create(struct kmem_cache *cache)
     return slab;
 }
 
-/*
- * Take the lowest free object of a slab that has one (see the picture in
- * slab.h). When its word empties, the word's bit in free_words (set, since
- * the word had a free object) is flipped off without a branch: which words
- * empty is as random as the frees were, and a branch would often guess wrong.
- */
-static unsigned slab_take(struct slab *slab)
-{
-    unsigned word = (unsigned)__builtin_ctz(slab->free_words);
-    uint32_t bits = slab->free_map[word], rest = bits & (bits - 1);
-
-    slab->free_map[word] = rest;
-    slab->free_words ^= (uint16_t)((uint32_t)(rest == 0) << word);
-    slab->free_count--;
-    return word * MAP_BITS + (unsigned)__builtin_ctz(bits);
-}
-
-static bool object_free(const struct slab *slab, unsigned i)
+static inline bool object_free(const struct slab *slab, unsigned i)
 {
     return (slab->free_map[i / MAP_BITS] >> (i % MAP_BITS)) & 1u;
 }
 
-static void slab_give(struct slab *slab, unsigned i)
+static inline void slab_give(struct slab *slab, unsigned i)
 {
     slab->free_map[i / MAP_BITS] |= (uint32_t)1 << (i % MAP_BITS);
     slab->free_words |= (uint16_t)(1u << (i / MAP_BITS));
@@ -280,21 +266,31 @@ static bool slab_release(struct kmem_cache *cache, struct slab *slab)
 
 /* ---- allocating ------------------------------------------------------------------------ */
 
+/* The slab's last free object is gone: it joins the full list. */
+static inline void slab_filled(struct kmem_cache *cache, struct slab *slab)
+{
+    list_move(&slab->link, &cache->full);
+}
+
 /*
- * The lowest free object of the first partial slab: a partial slab fills up
- * before an empty one is touched, so empty slabs stay whole for shrinking.
- * Only a slab's last object moves it (to the full list).
+ * The lowest free object of the first partial slab (see the picture in
+ * slab.h): a partial slab fills up before an empty one is touched, so empty
+ * slabs stay whole for shrinking. Only when a word of the bitmap empties is
+ * its bit in free_words cleared, and only then can the slab have filled up
+ * (free_words 0): the one branch of the common path.
  */
 static inline void *partial_take(struct kmem_cache *cache)
 {
     struct slab *slab = slab_of_link(cache->partial.next);
-    unsigned i = slab_take(slab);
+    unsigned word = (unsigned)__builtin_ctz(slab->free_words);
+    uint32_t *map = &slab->free_map[word], bits = *map;
 
-    if (slab->free_count == 0)
-        list_move(&slab->link, &cache->full);
+    *map = bits & (bits - 1);
+    slab->free_count--;
+    if (*map == 0 && (slab->free_words ^= (uint16_t)(1u << word)) == 0)
+        slab_filled(cache, slab);
     cache->active_objects++;
-    cache->allocations++;
-    return (void *)object_at(cache, slab, i);
+    return (void *)object_at(cache, slab, word * MAP_BITS + (unsigned)__builtin_ctz(bits));
 }
 
 /*
@@ -395,21 +391,14 @@ static OUT_OF_LINE void free_refused(struct kmem_cache *cache, const void *objec
 }
 
 /*
- * Only a full slab's first free object, or an object that empties its slab,
- * moves it. A full slab goes to the partial list's end, behind the slab
- * kmem_cache_alloc is filling: it gathers more free objects before its turn,
- * so slabs move less often than if each free made it the next to fill.
+ * Give object i back to its slab. Only a full slab's first free object, or
+ * an object that empties its slab, moves it. A full slab goes to the partial
+ * list's end, behind the slab kmem_cache_alloc is filling: it gathers more
+ * free objects before its turn, so slabs move less often than if each free
+ * made it the next to fill.
  */
-void kmem_cache_free(struct kmem_cache *cache, void *object)
+static inline void object_give(struct kmem_cache *cache, struct slab *slab, unsigned i)
 {
-    struct slab *slab;
-    unsigned i;
-    enum heap_status why = object_lookup(cache, object, &slab, &i);
-
-    if (why != HEAP_OK) {
-        free_refused(cache, object, why, __builtin_return_address(0));
-        return;
-    }
     slab_give(slab, i);
     if (slab->free_count == cache->objects_per_slab)
         list_move(&slab->link, &cache->empty);
@@ -417,6 +406,44 @@ void kmem_cache_free(struct kmem_cache *cache, void *object)
         list_move_tail(&slab->link, &cache->partial);
     cache->active_objects--;
     cache->frees++;
+}
+
+/* Every free the fast path did not take: another region's slab, or a refusal. */
+static OUT_OF_LINE void careful_free(struct kmem_cache *cache, void *object, const void *caller)
+{
+    struct slab *slab;
+    unsigned i;
+    enum heap_status why = object_lookup(cache, object, &slab, &i);
+
+    if (why != HEAP_OK) {
+        free_refused(cache, object, why, caller);
+        return;
+    }
+    object_give(cache, slab, i);
+}
+
+/*
+ * The fast path proves the same as object_lookup, in fewer steps and
+ * without a call: masking gives the slab the object must lie in; the
+ * cache's window on the frame table (of the region of its newest slab) says
+ * a live slab starts there, before a byte of it is read; the slab names
+ * this cache; an object of it starts at `object`; and it is allocated. Any
+ * of these failing, careful_free asks heap_slab_of and decides as before.
+ */
+void kmem_cache_free(struct kmem_cache *cache, void *object)
+{
+    if (cache != NULL) {
+        uintptr_t start = (uintptr_t)object & cache->slab_mask;
+        struct slab *slab = (struct slab *)start;
+        unsigned i;
+
+        if (heap_window_slab_at(&cache->window, start) && slab->cache == cache &&
+            object_index(cache, start, object, &i) && !object_free(slab, i)) {
+            object_give(cache, slab, i);
+            return;
+        }
+    }
+    careful_free(cache, object, __builtin_return_address(0));
 }
 
 /* ---- shrinking and destroying ------------------------------------------------------------ */
@@ -494,7 +521,7 @@ void kmem_cache_get_stats(const struct kmem_cache *cache, struct kmem_cache_stat
         .full_slabs = list_length(&cache->full), .partial_slabs = list_length(&cache->partial),
         .empty_slabs = list_length(&cache->empty), .active_objects = cache->active_objects,
         .total_objects = cache->slabs * cache->objects_per_slab,
-        .allocations = cache->allocations, .frees = cache->frees,
+        .allocations = cache->frees + cache->active_objects, .frees = cache->frees,
         .failed_allocations = cache->failed_allocations, .refused_frees = cache->refused_frees,
     };
 }
@@ -629,7 +656,7 @@ static bool cache_geometry_sound(const struct kmem_cache *cache)
     cache_geometry(&expected);
     return expected.slab_bytes == cache->slab_bytes && expected.first_offset == cache->first_offset &&
            expected.objects_per_slab == cache->objects_per_slab &&
-           expected.reciprocal == cache->reciprocal;
+           expected.reciprocal == cache->reciprocal && expected.slab_mask == cache->slab_mask;
 }
 
 static int check_cache(struct kmem_cache *cache, struct check_state *st)

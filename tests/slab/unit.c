@@ -803,6 +803,64 @@ static void heap_slab_of_refuses_a_slab_entry_for_a_frame_partly_outside_the_blo
 
 /* ---- shrink and destroy ------------------------------------------------------------------------ */
 
+/* ---- the fast free: the cache's window on the frame table ------------------------------- */
+
+static void the_frame_window_covers_exactly_the_region_that_holds_an_address(void)
+{
+    struct heap_frame_window w;
+    uintptr_t start, end;
+    void *page = kmalloc(HEAP_PAGE_BYTES);
+
+    CHECK(heap_region(0, &start, &end) == 1);
+    CHECK_EQ(heap_frame_window_of(page, &w), 1);
+    CHECK(w.start == start && w.start + w.span <= end && w.span > 0);
+    CHECK_EQ(heap_window_slab_at(&w, (uintptr_t)page), 0);
+    CHECK(heap_mark_slab(page, 1) == HEAP_OK);
+    CHECK_EQ(heap_window_slab_at(&w, (uintptr_t)page), 1);
+    CHECK_EQ(heap_window_slab_at(&w, (uintptr_t)page + HEAP_PAGE_BYTES), 0);
+    CHECK(heap_mark_slab(page, 0) == HEAP_OK);
+    CHECK_EQ(heap_window_slab_at(&w, (uintptr_t)page), 0);
+    kfree(page);
+}
+
+static void the_frame_window_of_an_address_outside_the_heap_holds_nothing(void)
+{
+    struct heap_frame_window w = {1, 2, 3};
+    int outside = 0;
+
+    CHECK_EQ(heap_frame_window_of(&outside, &w), 0);
+    CHECK(w.start == 0 && w.span == 0 && w.frame_base == 0);
+    CHECK_EQ(heap_window_slab_at(&w, 0), 0);
+}
+
+/*
+ * Slabs in two regions: the cache's window is the newest slab's region, so
+ * objects of the other take kmem_cache_free's careful way, and are freed.
+ */
+static void objects_of_a_slab_outside_the_window_are_freed_the_careful_way(void)
+{
+    enum { MAX = 4096 };
+    static void *objects[MAX];
+    struct kmem_cache *cache;
+    struct heap_frame_window first;
+    size_t n, frees;
+
+    heap_of(SMALL_HEAP_BYTES);
+    cache = kmem_cache_create("two-regions", 64, 0, NULL);
+    n = allocate(cache, objects, MAX);
+    CHECK(n > 0 && n < MAX);
+    first = cache->window;
+    CHECK(heap_add_region(arena + ARENA_BYTES / 2, SMALL_HEAP_BYTES) > 0);
+    objects[n] = kmem_cache_alloc(cache);
+    CHECK(objects[n] != NULL && cache->window.start != first.start);
+    frees = stats_of(cache).frees;
+    free_all(cache, objects, n + 1);
+    CHECK_EQ(stats_of(cache).frees, frees + n + 1);
+    CHECK_EQ(stats_of(cache).active_objects, 0);
+    CHECK_EQ(stats_of(cache).refused_frees, 0);
+    CHECK_EQ(kmem_cache_destroy(cache), 0);
+}
+
 static void kmem_cache_shrink_gives_every_empty_slab_back(void)
 {
     struct kmem_cache *cache = kmem_cache_create("shrink", 200, 0, NULL);
@@ -1347,6 +1405,9 @@ static const struct test tests[] = {
     TEST_ENTRY(heap_slab_of_finds_a_slab_from_every_byte_of_its_pages),
     TEST_ENTRY(heap_slab_of_refuses_a_one_page_slab_whose_entry_is_damaged_or_moved),
     TEST_ENTRY(heap_slab_of_refuses_a_slab_entry_for_a_frame_partly_outside_the_blocks),
+    TEST_ENTRY(the_frame_window_covers_exactly_the_region_that_holds_an_address),
+    TEST_ENTRY(the_frame_window_of_an_address_outside_the_heap_holds_nothing),
+    TEST_ENTRY(objects_of_a_slab_outside_the_window_are_freed_the_careful_way),
     TEST_ENTRY(kmem_cache_shrink_gives_every_empty_slab_back),
     TEST_ENTRY(shrinking_an_emptied_cache_gives_the_heap_back_every_slab_byte),
     TEST_ENTRY(kmem_cache_shrink_keeps_full_and_partial_slabs),
