@@ -504,4 +504,13 @@ static inline int heap_window_slab_at(const struct heap_frame_window *w, uintptr
     return entry->state == HEAP_BLOCK_SLAB;
 }
 
+/* ---- debug reports from outside the heap (slab.c) ----------------------------------- */
+
+/*
+ * Count a debug report (stats.debug_reports) and hand it to the debug report
+ * handler (heap_on_debug_report), as the heap does its own: for slab.c,
+ * whose objects get poison and red zones too (see slab.h).
+ */
+void heap_debug_report_emit(const struct heap_debug_report *report);
+
 #endif

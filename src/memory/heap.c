@@ -2358,3 +2358,7 @@ int heap_frame_window_of(const void *addr, struct heap_frame_window *out)
     *out = (struct heap_frame_window){r->start, r->span, r->frame_base};
     return 1;
 }
+
+/* ---- debug reports from outside the heap (heap.h) ---------------------------- */
+
+void heap_debug_report_emit(const struct heap_debug_report *report) { report_send(report); }

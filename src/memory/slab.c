@@ -5,8 +5,10 @@
  * his free list, and SLUB's checks (Linux mm/slub.c): a pointer is proved an
  * object start of this cache before anything is written, on the common path
  * by reading the heap's frame table inline (heap_window_slab_at). Slabs are page
- * blocks from kmalloc, marked in the heap's frame table (heap_mark_slab) so
- * that kfree refuses them. Pure C11, no I/O: the host builds it for tests.
+ * blocks from heap_alloc_unsampled, marked in the heap's frame table
+ * (heap_mark_slab) so that kfree refuses them. Objects of a cache without a
+ * constructor take the heap's poison and red zones in its debug mode (slab.h).
+ * Pure C11, no I/O: the host builds it for tests.
  * No locking, no slab colouring, no per-CPU caches, no automatic reclaim.
  */
 #include <stdbool.h>
@@ -21,6 +23,7 @@
 #define MAX_OBJECTS (MAP_WORDS_MAX * MAP_BITS)
 #define MAX_SLAB_BYTES ((size_t)HEAP_PAGE_BYTES << KMEM_SLAB_MAX_ORDER)
 #define OUT_OF_LINE __attribute__((noinline))   /* keeps the common path free of its registers */
+#define DEBUG_FLAGS (HEAP_DEBUG_POISON | HEAP_DEBUG_REDZONE)    /* what a cache can keep */
 
 _Static_assert((KMEM_CACHE_MAX_ALIGN & (KMEM_CACHE_MAX_ALIGN - 1)) == 0, "a power of two");
 _Static_assert(KMEM_CACHE_MIN_ALIGN >= HEAP_ALIGNMENT, "objects keep kmalloc's alignment");
@@ -30,8 +33,9 @@ _Static_assert(MAX_SLAB_BYTES / KMEM_CACHE_MIN_ALIGN <= UINT16_MAX, "free_count 
 _Static_assert(MAP_WORDS_MAX <= 8 * sizeof(((struct slab *)0)->free_words), "a bit per word");
 /* A one-page slab (every small object's) never reaches the cap objects_fitting sets. */
 _Static_assert(HEAP_PAGE_BYTES / KMEM_CACHE_MIN_ALIGN <= MAX_OBJECTS, "one page, 16 words");
-/* object_index's multiplication is exact for offsets below 2^15 and strides to 2^12 (see there). */
-_Static_assert(MAX_SLAB_BYTES <= 1u << 15 && KMEM_CACHE_MAX_SIZE <= 1u << 12,
+/* object_index's multiplication is exact for offsets below 2^15 and strides to 2^13 (see there):
+   a red zone takes a stride at most to KMEM_CACHE_MAX_SIZE + KMEM_CACHE_MAX_ALIGN. */
+_Static_assert(MAX_SLAB_BYTES <= 1u << 15 && KMEM_CACHE_MAX_SIZE + KMEM_CACHE_MAX_ALIGN <= 1u << 13,
                "offsets and strides small enough for the reciprocal");
 _Static_assert(KMEM_CACHE_MAX_SIZE >= 2048, "the issue asks for objects up to 2 KiB");
 
@@ -162,16 +166,29 @@ static bool create_allowed(const char *name, size_t size, size_t align)
     return align == 0 || (power_of_two(align) && align <= KMEM_CACHE_MAX_ALIGN);
 }
 
+/* Bytes from one object to the next: the size rounded up, after a red zone of at least a byte. */
+static size_t stride_for(size_t size, size_t align, unsigned debug)
+{
+    return round_up(size + ((debug & HEAP_DEBUG_REDZONE) != 0), align);
+}
+
+/* The heap's flags a new cache keeps: none with a constructor (see slab.h). */
+static unsigned debug_for(void (*ctor)(void *object))
+{
+    return ctor == NULL ? heap_debug_flags() & DEBUG_FLAGS : 0;
+}
+
 static void cache_setup(struct kmem_cache *cache, const char *name, size_t size, size_t align,
                         void (*ctor)(void *object))
 {
     size_t i;
 
-    *cache = (struct kmem_cache){.object_size = size, .align = align, .ctor = ctor};
+    *cache = (struct kmem_cache){.object_size = size, .align = align, .ctor = ctor,
+                                 .debug = debug_for(ctor)};
     for (i = 0; i + 1 < KMEM_CACHE_NAME_BYTES && name[i] != '\0'; i++)
         cache->name[i] = name[i];
     cache->name[i] = '\0';
-    cache->stride = round_up(size, align);
+    cache->stride = stride_for(size, align, cache->debug);
     cache_geometry(cache);
     list_init(&cache->full);
     list_init(&cache->partial);
@@ -219,21 +236,125 @@ static void slab_map_fill(struct slab *slab, unsigned objects)
     slab->free_words = (uint16_t)((1u << words) - 1);
 }
 
+/* ---- debugging: poison and red zones (slab.h) ------------------------------------------ */
+
 /*
- * A new slab on the empty list, every object constructed. The page block
- * kmalloc has just returned is live and unmarked, so marking it cannot fail.
+ *   object      + object_size - 1                        + stride
+ *   | 0x6b 0x6b ... 0x6b 0xa5 | 0xcc 0xcc ... 0xcc |     the next object
+ *   |<-- poison (while free) ->|<---- red zone ---->|
+ */
+static void object_poison(const struct kmem_cache *cache, unsigned char *object)
+{
+    __builtin_memset(object, HEAP_POISON_FREE, cache->object_size - 1);
+    object[cache->object_size - 1] = HEAP_POISON_END;
+}
+
+static void redzone_fill(const struct kmem_cache *cache, unsigned char *object)
+{
+    __builtin_memset(object + cache->object_size, HEAP_POISON_REDZONE,
+                     cache->stride - cache->object_size);
+}
+
+/* What byte `offset` of a free, poisoned object should be. */
+static uint8_t poison_at(const struct kmem_cache *cache, size_t offset)
+{
+    return offset + 1 == cache->object_size ? HEAP_POISON_END : HEAP_POISON_FREE;
+}
+
+/* The offset of the first byte of a free object that is not poison, or object_size. */
+static size_t poison_damage(const struct kmem_cache *cache, const unsigned char *object)
+{
+    size_t i = 0;
+
+    while (i < cache->object_size && object[i] == poison_at(cache, i))
+        i++;
+    return i;
+}
+
+/* The offset of the first red-zone byte that is not 0xcc, or stride (none). */
+static size_t redzone_damage(const struct kmem_cache *cache, const unsigned char *object)
+{
+    size_t i = cache->object_size;
+
+    while (i < cache->stride && object[i] == HEAP_POISON_REDZONE)
+        i++;
+    return i;
+}
+
+/* The first changed byte of an object, at offset, to the heap's debug report handler. */
+static void object_report(const struct kmem_cache *cache, enum heap_debug_kind kind,
+                          const unsigned char *object, size_t offset, uint8_t expected,
+                          const void *caller)
+{
+    struct heap_debug_report report = {
+        .kind = kind, .block = (uintptr_t)object, .payload = (uintptr_t)object,
+        .scale = (unsigned)__builtin_ctzl((unsigned long)cache->slab_bytes),
+        .requested = kind == HEAP_OUT_OF_BOUNDS ? cache->object_size : 0,
+        .offset = offset, .expected = expected, .found = object[offset], .caller = caller,
+    };
+
+    heap_debug_report_emit(&report);
+}
+
+/* kmem_cache_alloc: an object handed out again must hold its poison. */
+static void poison_verify(const struct kmem_cache *cache, const unsigned char *object,
+                          const void *caller)
+{
+    size_t bad = poison_damage(cache, object);
+
+    if (bad < cache->object_size)
+        object_report(cache, HEAP_USE_AFTER_FREE, object, bad, poison_at(cache, bad), caller);
+}
+
+/* kmem_cache_free: the red zone checked (and written whole again), then the poison. */
+static void object_debug_free(const struct kmem_cache *cache, unsigned char *object,
+                              const void *caller)
+{
+    if (cache->debug & HEAP_DEBUG_REDZONE) {
+        size_t bad = redzone_damage(cache, object);
+        if (bad < cache->stride) {
+            object_report(cache, HEAP_OUT_OF_BOUNDS, object, bad, HEAP_POISON_REDZONE, caller);
+            redzone_fill(cache, object);
+        }
+    }
+    if (cache->debug & HEAP_DEBUG_POISON)
+        object_poison(cache, object);
+}
+
+/* A new slab's objects, free: poisoned and red-zoned as the cache keeps them. */
+static void slab_debug_fill(const struct kmem_cache *cache, const struct slab *slab)
+{
+    for (unsigned i = 0; i < cache->objects_per_slab; i++) {
+        unsigned char *object = (unsigned char *)object_at(cache, slab, i);
+        if (cache->debug & HEAP_DEBUG_POISON)
+            object_poison(cache, object);
+        if (cache->debug & HEAP_DEBUG_REDZONE)
+            redzone_fill(cache, object);
+    }
+}
+
+/* ---- making and releasing slabs ---------------------------------------------------------- */
+
+/*
+ * A new slab on the empty list, every object constructed (or poisoned). Its
+ * page block comes from heap_alloc_unsampled, never from a sampler's pool:
+ * it is a live page block of the heap, unmarked, so marking it cannot fail.
+ * A debugging cache gets no window, so its frees all take the careful way.
  */
 static struct slab *slab_create(struct kmem_cache *cache)
 {
-    struct slab *slab = kmalloc(cache->slab_bytes);
+    struct slab *slab = heap_alloc_unsampled(cache->slab_bytes);
 
     if (slab == NULL)
         return NULL;
     (void)heap_mark_slab(slab, 1);
-    (void)heap_frame_window_of(slab, &cache->window);
+    if (cache->debug == 0)
+        (void)heap_frame_window_of(slab, &cache->window);
     slab->cache = cache;
     slab->free_count = (uint16_t)cache->objects_per_slab;
     slab_map_fill(slab, cache->objects_per_slab);
+    if (cache->debug != 0)
+        slab_debug_fill(cache, slab);
     for (unsigned i = 0; cache->ctor != NULL && i < cache->objects_per_slab; i++)
         cache->ctor((void *)object_at(cache, slab, i));
     list_push(&cache->empty, &slab->link);
@@ -311,11 +432,24 @@ static OUT_OF_LINE void *refill_take(struct kmem_cache *cache)
     return partial_take(cache);
 }
 
+/* A NULL cache, or one that debugs: the object's poison is checked before it goes. */
+static OUT_OF_LINE void *careful_alloc(struct kmem_cache *cache, const void *caller)
+{
+    unsigned char *object;
+
+    if (cache == NULL)
+        return NULL;
+    object = list_empty(&cache->partial) ? refill_take(cache) : partial_take(cache);
+    if (object != NULL && (cache->debug & HEAP_DEBUG_POISON))
+        poison_verify(cache, object, caller);
+    return object;
+}
+
 /* Never a search: the first partial slab, else the first empty one, else a new one. */
 void *kmem_cache_alloc(struct kmem_cache *cache)
 {
-    if (cache == NULL)
-        return NULL;
+    if (cache == NULL || cache->debug != 0)
+        return careful_alloc(cache, __builtin_return_address(0));
     if (list_empty(&cache->partial))
         return refill_take(cache);
     return partial_take(cache);
@@ -328,7 +462,7 @@ void *kmem_cache_alloc(struct kmem_cache *cache)
  * whether one starts there, from one multiplication instead of a division
  * (Lemire, Kaser and Kurz, "Faster Remainder by Direct Computation", 2019).
  * With reciprocal = ceil(2^32 / stride), for every offset below 2^15 (a
- * slab's size at most) and stride up to 2^12, product = offset * reciprocal
+ * slab's size at most) and stride up to 2^13, product = offset * reciprocal
  * gives the quotient offset / stride in its high 32 bits, and its low 32
  * bits are below reciprocal exactly when stride divides offset. Example:
  * stride 24, reciprocal 178956971; offset 72 gives 12884901912 = 3 * 2^32 + 24,
@@ -408,7 +542,7 @@ static inline void object_give(struct kmem_cache *cache, struct slab *slab, unsi
     cache->frees++;
 }
 
-/* Every free the fast path did not take: another region's slab, or a refusal. */
+/* Every free the fast path did not take: another region's slab, a debugging cache, a refusal. */
 static OUT_OF_LINE void careful_free(struct kmem_cache *cache, void *object, const void *caller)
 {
     struct slab *slab;
@@ -419,6 +553,8 @@ static OUT_OF_LINE void careful_free(struct kmem_cache *cache, void *object, con
         free_refused(cache, object, why, caller);
         return;
     }
+    if (cache->debug != 0)
+        object_debug_free(cache, object, caller);
     object_give(cache, slab, i);
 }
 
@@ -539,6 +675,13 @@ void kmem_cache_slabinfo(const struct kmem_cache *cache, struct kmem_slabinfo *o
     };
 }
 
+struct kmem_cache *kmem_cache_of(const void *address)
+{
+    uintptr_t start = heap_slab_of(address);
+
+    return start == 0 ? NULL : ((struct slab *)start)->cache;
+}
+
 struct kmem_cache *kmem_cache_next(const struct kmem_cache *cache)
 {
     return cache == NULL ? kmem_caches : cache->next;
@@ -593,6 +736,36 @@ static bool slab_readable(const struct kmem_cache *cache, const struct slab_list
            heap_slab_of((const void *)(s + cache->slab_bytes - 1)) == s;
 }
 
+/* What is wrong with object i of a debugging cache's slab: NULL when nothing. */
+static const char *object_damage(const struct kmem_cache *cache, const struct slab *slab,
+                                 unsigned i)
+{
+    const unsigned char *object = (const unsigned char *)object_at(cache, slab, i);
+
+    if ((cache->debug & HEAP_DEBUG_REDZONE) && redzone_damage(cache, object) < cache->stride)
+        return "out-of-bounds write: an object's red zone is changed";
+    if ((cache->debug & HEAP_DEBUG_POISON) && object_free(slab, i) &&
+        poison_damage(cache, object) < cache->object_size)
+        return "use-after-free write: a free object's poison is changed";
+    return NULL;
+}
+
+/* A debugging cache's slab: every red zone, and every free object's poison; names the first. */
+static int check_objects(const struct kmem_cache *cache, const struct slab *slab,
+                         struct check_state *st)
+{
+    for (unsigned i = 0; i < cache->objects_per_slab; i++) {
+        const char *what = object_damage(cache, slab, i);
+        if (what != NULL) {
+            violation(st, what, cache, (uintptr_t)slab);
+            if (st->found != NULL)
+                st->found->object = object_at(cache, slab, i);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int check_slab(struct kmem_cache *cache, const struct slab *slab,
                       const struct slab_list *head, struct check_state *st)
 {
@@ -614,7 +787,7 @@ static int check_slab(struct kmem_cache *cache, const struct slab *slab,
         return violation(st, "free count disagrees with the bitmap", cache, (uintptr_t)slab);
     if (list_for(cache, slab) != head)
         return violation(st, "slab on the wrong list for its free count", cache, (uintptr_t)slab);
-    return 0;
+    return cache->debug != 0 ? check_objects(cache, slab, st) : 0;
 }
 
 /*
@@ -651,7 +824,9 @@ static bool cache_geometry_sound(const struct kmem_cache *cache)
     for (size_t i = 0; i < KMEM_CACHE_NAME_BYTES; i++)
         named |= cache->name[i] == '\0';
     if (!named || !create_allowed(cache->name, cache->object_size, cache->align) ||
-        cache->align < KMEM_CACHE_MIN_ALIGN || cache->stride != round_up(cache->object_size, cache->align))
+        cache->align < KMEM_CACHE_MIN_ALIGN || (cache->debug & ~DEBUG_FLAGS) != 0 ||
+        (cache->debug != 0 && cache->ctor != NULL) ||
+        cache->stride != stride_for(cache->object_size, cache->align, cache->debug))
         return false;
     cache_geometry(&expected);
     return expected.slab_bytes == cache->slab_bytes && expected.first_offset == cache->first_offset &&
