@@ -98,8 +98,12 @@ struct slab {
  * empty when free_count is objects_per_slab, on partial otherwise.
  */
 struct kmem_cache {
-    struct slab_list partial;   /* sentinel heads: partial first, so the common path's test */
-    struct slab_list full, empty;   /* for a slab compares the head's address with the cache's */
+    struct slab_list partial;   /* sentinel heads (partial first: the hottest) */
+    struct slab_list *take;     /* the list kmem_cache_alloc's common path takes from:
+                                   &partial, or an empty list that is never filled for a
+                                   cache that debugs, whose every allocation so takes the
+                                   careful way (poison checked) at no cost to the others */
+    struct slab_list full, empty;
     size_t active_objects;      /* objects handed out and not freed */
     uintptr_t slab_mask;        /* ~(slab_bytes - 1): an object's address & slab_mask is its slab */
     size_t first_offset;        /* object 0 starts this far into its slab */

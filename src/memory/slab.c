@@ -42,6 +42,9 @@ _Static_assert(KMEM_CACHE_MAX_SIZE >= 2048, "the issue asks for objects up to 2 
 struct kmem_cache *kmem_caches;
 static kmem_cache_report_fn on_report;
 
+/* The take list of every cache that debugs: always empty (see struct kmem_cache). */
+static struct slab_list no_slabs = {&no_slabs, &no_slabs};
+
 /* ---- lists: circular, doubly linked, a sentinel head in the cache --------------- */
 
 static void list_init(struct slab_list *head) { head->next = head->prev = head; }
@@ -193,6 +196,7 @@ static void cache_setup(struct kmem_cache *cache, const char *name, size_t size,
     list_init(&cache->full);
     list_init(&cache->partial);
     list_init(&cache->empty);
+    cache->take = cache->debug != 0 ? &no_slabs : &cache->partial;
 }
 
 void kmem_cache_init(void)
@@ -400,9 +404,8 @@ static inline void slab_filled(struct kmem_cache *cache, struct slab *slab)
  * its bit in free_words cleared, and only then can the slab have filled up
  * (free_words 0): the one branch of the common path.
  */
-static inline void *partial_take(struct kmem_cache *cache)
+static inline void *partial_take(struct kmem_cache *cache, struct slab *slab)
 {
-    struct slab *slab = slab_of_link(cache->partial.next);
     unsigned word = (unsigned)__builtin_ctz(slab->free_words);
     uint32_t *map = &slab->free_map[word], bits = *map;
 
@@ -429,17 +432,18 @@ static OUT_OF_LINE void *refill_take(struct kmem_cache *cache)
         return NULL;
     }
     list_move(&slab->link, &cache->partial);
-    return partial_take(cache);
+    return partial_take(cache, slab);
 }
 
-/* A NULL cache, or one that debugs: the object's poison is checked before it goes. */
+/* An empty take list: no partial slab, or a cache that debugs (its poison checked). */
 static OUT_OF_LINE void *careful_alloc(struct kmem_cache *cache, const void *caller)
 {
     unsigned char *object;
 
-    if (cache == NULL)
-        return NULL;
-    object = list_empty(&cache->partial) ? refill_take(cache) : partial_take(cache);
+    if (list_empty(&cache->partial))
+        object = refill_take(cache);
+    else
+        object = partial_take(cache, slab_of_link(cache->partial.next));
     if (object != NULL && (cache->debug & HEAP_DEBUG_POISON))
         poison_verify(cache, object, caller);
     return object;
@@ -448,11 +452,14 @@ static OUT_OF_LINE void *careful_alloc(struct kmem_cache *cache, const void *cal
 /* Never a search: the first partial slab, else the first empty one, else a new one. */
 void *kmem_cache_alloc(struct kmem_cache *cache)
 {
-    if (cache == NULL || cache->debug != 0)
+    struct slab_list *first;
+
+    if (cache == NULL)
+        return NULL;
+    first = cache->take->next;
+    if (first == cache->take)
         return careful_alloc(cache, __builtin_return_address(0));
-    if (list_empty(&cache->partial))
-        return refill_take(cache);
-    return partial_take(cache);
+    return partial_take(cache, slab_of_link(first));
 }
 
 /* ---- freeing: validate, then write ------------------------------------------------------ */
@@ -826,6 +833,7 @@ static bool cache_geometry_sound(const struct kmem_cache *cache)
     if (!named || !create_allowed(cache->name, cache->object_size, cache->align) ||
         cache->align < KMEM_CACHE_MIN_ALIGN || (cache->debug & ~DEBUG_FLAGS) != 0 ||
         (cache->debug != 0 && cache->ctor != NULL) ||
+        cache->take != (cache->debug != 0 ? &no_slabs : &cache->partial) ||
         cache->stride != stride_for(cache->object_size, cache->align, cache->debug))
         return false;
     cache_geometry(&expected);
