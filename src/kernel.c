@@ -96,11 +96,30 @@ static void report_refused_free(const void *ptr, enum heap_status why, const voi
  * The heap's debugging reports (heap_on_debug_report), in the shape of
  * Linux's SLUB reports: the kind and the block first, then who was involved.
  */
+/*
+ * A slab object's damage, in the words of Linux's SLUB debugging ("Poison
+ * overwritten", "Redzone overwritten"); slab objects keep no callers.
+ */
+static void report_slab_bug(const struct heap_debug_report *report,
+                            const struct kmem_cache *cache)
+{
+    bool poison = report->kind == HEAP_USE_AFTER_FREE;
+
+    kprintf("BUG %s: %s overwritten: object 0x%08lx (%zu bytes): byte %zu is 0x%02x, not 0x%02x\n",
+            cache->name, poison ? "Poison" : "Redzone", (unsigned long)report->payload,
+            cache->object_size, report->offset, report->found, report->expected);
+    kprintf("  a %s; found by 0x%08lx\n", poison ? "use-after-free write" : "out-of-bounds write",
+            (unsigned long)(uintptr_t)report->caller);
+}
+
 static void report_heap_bug(const struct heap_debug_report *report)
 {
     unsigned long block = report->block, found = (uintptr_t)report->caller;
+    const struct kmem_cache *cache = kmem_cache_of((const void *)report->payload);
 
-    if (report->kind == HEAP_USE_AFTER_FREE) {
+    if (cache != NULL)
+        report_slab_bug(report, cache);
+    else if (report->kind == HEAP_USE_AFTER_FREE) {
         kprintf("BUG: heap use-after-free write in block 0x%08lx (scale %u): byte %zu is 0x%02x, "
                 "not 0x%02x\n", block, report->scale, report->offset, report->found,
                 report->expected);

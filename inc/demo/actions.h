@@ -54,6 +54,7 @@ void demo_slabs_init(void);
 void demo_slab_alloc(unsigned unused);
 void demo_slab_free(unsigned unused);
 void demo_slab_shrink(unsigned unused);
+void demo_slab_poison_damage(unsigned unused);     /* K, under heapdebug */
 void demo_show_slabinfo(unsigned unused);
 struct kmem_cache;
 const struct kmem_cache *demo_slab_cache(void);     /* NULL when it could not be made */

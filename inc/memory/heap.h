@@ -469,4 +469,48 @@ void heap_set_sampler(const struct heap_sampler *sampler);
 /* kmalloc that is never offered to the sampler: for exact demonstrations and tests. */
 void *heap_alloc_unsampled(size_t size);
 
+/* ---- slab.c's fast path: one region's frame table, read inline ---------------------- */
+
+/*
+ * A window on one region's frame table, so that kmem_cache_free can ask
+ * "does a slab start at this frame?" without a call. heap_frame_window_of
+ * fills it for the region whose blocks hold an address (0 and an empty
+ * window, which holds nothing, when none does or the region has no table).
+ * It stays right until the next heap_init: regions are never removed.
+ */
+struct heap_frame_window {
+    uintptr_t start, span;      /* the region's blocks: [start, start + span) */
+    uintptr_t frame_base;       /* where frame 0's entry would be: entry = base + (a >> 12) * 8 */
+};
+
+int heap_frame_window_of(const void *addr, struct heap_frame_window *out);
+
+/*
+ * Does a live slab start at the page-aligned address frame, by w's table?
+ * Reads one table entry, and only when frame lies in w's blocks. Only
+ * heap_mark_slab writes HEAP_BLOCK_SLAB, into the first entry of a live page
+ * block, and it writes HEAP_BLOCK_ALLOCATED back before that block can be
+ * freed: an entry that says SLAB is never stale. 0 says nothing either way
+ * (another region, or no slab): ask heap_slab_of.
+ */
+static inline int heap_window_slab_at(const struct heap_frame_window *w, uintptr_t frame)
+{
+    const struct block_header *entry;
+
+    if (frame - w->start >= w->span)
+        return 0;
+    entry = (const struct block_header *)(w->frame_base +
+                                          (frame >> HEAP_PAGE_SCALE) * sizeof(*entry));
+    return entry->state == HEAP_BLOCK_SLAB;
+}
+
+/* ---- debug reports from outside the heap (slab.c) ----------------------------------- */
+
+/*
+ * Count a debug report (stats.debug_reports) and hand it to the debug report
+ * handler (heap_on_debug_report), as the heap does its own: for slab.c,
+ * whose objects get poison and red zones too (see slab.h).
+ */
+void heap_debug_report_emit(const struct heap_debug_report *report);
+
 #endif

@@ -12,6 +12,27 @@
  * whatever state it was freed in, and the allocator never writes into an
  * object. So a caller must give an object back in its constructed state (for
  * instance: lists empty, locks released, counters at their initial values).
+ *
+ * Debugging (issue 11). A cache made without a constructor while the heap's
+ * debug flags (heap_debug_flags) hold HEAP_DEBUG_POISON or HEAP_DEBUG_REDZONE
+ * keeps them for its objects, as Linux's SLUB debugging does:
+ *   POISON   a free object's bytes are 0x6b, its last byte 0xa5 (from the slab's
+ *            making on, and again at each kmem_cache_free); checked when
+ *            kmem_cache_alloc hands the object out again and by kmem_cache_check.
+ *   REDZONE  the bytes from object_size to the next object (at least one, so
+ *            the stride grows: 24-byte objects take 32 bytes, 127 a page instead
+ *            of 169 on i686) are 0xcc; checked by kmem_cache_free and kmem_cache_check.
+ * A changed byte goes to the heap's debug report handler (heap_on_debug_report)
+ * as HEAP_USE_AFTER_FREE or HEAP_OUT_OF_BOUNDS, with block and payload the
+ * object's address, the offset and value of the first changed byte, scale the
+ * slab's, requested the object size for a red zone (0 for poison, as the heap
+ * says of a free block), no callers (slab objects keep none); the handler
+ * finds the cache with kmem_cache_of. The object is still handed out
+ * or freed (the slab's structure is intact, only the bytes are suspect), and a
+ * red zone is written whole again. A cache with a constructor is never
+ * poisoned (its objects stay constructed) nor red-zoned. The quarantine is the
+ * heap's only: a freed object is reused at once. Debugging off, a cache is
+ * exactly as without it: same geometry, same addresses, no byte written.
  */
 #ifndef SHOMPOS_MEMORY_SLAB_H
 #define SHOMPOS_MEMORY_SLAB_H
@@ -46,7 +67,8 @@
  *                                    stride = object_size rounded up to align
  *
  * Object address -> slab: clear the low bits (address & ~(slab_bytes - 1)),
- * after heap_slab_of has confirmed the address lies in a live slab. Bit i of
+ * once the heap's frame table has confirmed a live slab starts there (the
+ * cache's window on it, else heap_slab_of), before the header is read. Bit i of
  * free_map is set while object i is free: exact double-free detection. Bit w
  * of free_words is set while word w of free_map has a bit set, so allocation
  * finds the lowest free object with two find-first-set steps, no scan:
@@ -76,23 +98,32 @@ struct slab {
  * empty when free_count is objects_per_slab, on partial otherwise.
  */
 struct kmem_cache {
+    struct slab_list partial;   /* sentinel heads (partial first: the hottest) */
+    struct slab_list *take;     /* the list kmem_cache_alloc's common path takes from:
+                                   &partial, or an empty list that is never filled for a
+                                   cache that debugs, whose every allocation so takes the
+                                   careful way (poison checked) at no cost to the others */
+    struct slab_list full, empty;
+    size_t active_objects;      /* objects handed out and not freed */
+    uintptr_t slab_mask;        /* ~(slab_bytes - 1): an object's address & slab_mask is its slab */
+    size_t first_offset;        /* object 0 starts this far into its slab */
+    size_t stride;              /* bytes from one object to the next: object_size rounded up */
+    unsigned objects_per_slab;
+    uint32_t reciprocal;        /* ceil(2^32 / stride): object index by multiplication */
+    unsigned debug;             /* HEAP_DEBUG_POISON | HEAP_DEBUG_REDZONE kept, or 0 (see above) */
+    struct heap_frame_window window;    /* the region of the slab made last: kmem_cache_free
+                                           proves a slab there without calling the heap */
+    size_t frees;               /* successful kmem_cache_free calls (allocations: frees +
+                                   active_objects, so kmem_cache_alloc moves one counter) */
+    size_t slab_bytes;          /* HEAP_PAGE_BYTES << order */
     struct kmem_cache *next;    /* the next cache on kmem_caches (creation order), or NULL */
     char name[KMEM_CACHE_NAME_BYTES];   /* NUL-terminated copy of the creator's name */
     size_t object_size;         /* bytes asked for */
     size_t align;               /* every object's address is a multiple of this */
-    size_t stride;              /* bytes from one object to the next: object_size rounded up */
-    size_t first_offset;        /* object 0 starts this far into its slab */
-    size_t slab_bytes;          /* HEAP_PAGE_BYTES << order */
-    unsigned objects_per_slab;
-    uint32_t reciprocal;        /* ceil(2^32 / stride): object index by multiplication */
     void (*ctor)(void *object); /* NULL: no constructor */
-    struct slab_list full, partial, empty;  /* sentinel heads */
     size_t slabs;               /* slabs on the three lists */
-    size_t allocations, frees;  /* successful calls */
     size_t failed_allocations;  /* kmem_cache_alloc calls that returned NULL */
     size_t refused_frees;       /* kmem_cache_free calls refused */
-    size_t active_objects;      /* objects handed out and not freed (apart from the two
-                                   counters each call moves, so they take plain adds) */
 };
 
 /* Every cache, in creation order (a symbol debuggers look up by this name). */
@@ -118,9 +149,12 @@ struct kmem_slabinfo {
 
 /* The first broken invariant kmem_cache_check found. */
 struct kmem_cache_violation {
-    const char *what;           /* a short sentence: "free count disagrees with the bitmap" */
+    const char *what;           /* a short sentence: "free count disagrees with the bitmap";
+                                   "use-after-free ..." for damaged poison, "out-of-bounds ..."
+                                   for a damaged red zone */
     const struct kmem_cache *cache;     /* the cache where it broke (NULL: none in particular) */
     uintptr_t slab;             /* the slab where it broke, or 0 */
+    uintptr_t object;           /* the object whose poison or red zone is damaged, or 0 */
 };
 
 /* Called when kmem_cache_destroy refuses; caller is its return address. */
@@ -181,6 +215,13 @@ void kmem_cache_get_stats(const struct kmem_cache *cache, struct kmem_cache_stat
 /* One slabinfo row of numbers for cache (formatting is the caller's). */
 void kmem_cache_slabinfo(const struct kmem_cache *cache, struct kmem_slabinfo *out);
 
+/*
+ * The cache whose live slab holds address (any byte of it), or NULL: the
+ * slab's header is read only after heap_slab_of has found a slab there. For
+ * debug report handlers, to name the cache of a damaged object.
+ */
+struct kmem_cache *kmem_cache_of(const void *address);
+
 /* The cache after `cache` on kmem_caches; the first one for NULL; NULL after the last. */
 struct kmem_cache *kmem_cache_next(const struct kmem_cache *cache);
 
@@ -200,6 +241,7 @@ size_t kmem_cache_slab_cells(const struct kmem_cache *cache, uintptr_t *slab,
  * each list is well linked and holds only slabs of its kind, that every slab
  * is a live page block marked as a slab (asked of the heap's frame table
  * before a byte of it is read) naming this cache, its bitmap and free count,
+ * each red zone and each free object's poison (when the cache keeps them),
  * and the cache's counters. Then that every page block marked as a slab is
  * on some cache's list. Walks are bounded, so a corrupted list is reported,
  * not followed forever.

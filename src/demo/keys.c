@@ -45,6 +45,7 @@ static const struct demo_key demo_keys[] = {
     { 'z', "write just past a guarded object",  demo_guard_overflow, 0 },
     { 'A', "heapdebug: write to a freed block", demo_poison_damage, 0 },
     { 'Z', "heapdebug: write into a red zone", demo_redzone_damage, 0 },
+    { 'K', "heapdebug: write to a freed object", demo_slab_poison_damage, 0 },
     { 'e', "leak a block: drop every pointer",  demo_leak_block, 0 },
     { 'l', "scan for leaked blocks (kmemleak)", demo_leak_scan, 0 },
     { 'h', "show this help",                   demo_show_help, 0 },

@@ -140,6 +140,16 @@ void demo_show_stats(unsigned unused)
     kprintf("  fragmentation: %u%%  regions: %u\n", stats.fragmentation_percent, stats.regions);
 }
 
+/* "heap check: FAILED: slab cache demo-24: <what> (slab 0x..., object 0x...)" */
+static void report_slab_violation(const struct kmem_cache_violation *slab)
+{
+    kprintf("heap check: FAILED: slab cache %s: %s (slab 0x%08lx", slab->cache != NULL ?
+            slab->cache->name : "-", slab->what, (unsigned long)slab->slab);
+    if (slab->object != 0)
+        kprintf(", object 0x%08lx", (unsigned long)slab->object);
+    kprintf(")\n");
+}
+
 /* c: "heap check: OK", or "heap check: FAILED: <what> at 0x<address> scale <n>". */
 void demo_check_heap(unsigned unused)
 {
@@ -152,8 +162,7 @@ void demo_check_heap(unsigned unused)
         kprintf("heap check: FAILED: %s at 0x%08lx scale %u\n", found.what,
                 (unsigned long)found.address, found.scale);
     else if (kmem_cache_check(&slab) != 0)
-        kprintf("heap check: FAILED: slab cache %s: %s (slab 0x%08lx)\n",
-                slab.cache != NULL ? slab.cache->name : "-", slab.what, (unsigned long)slab.slab);
+        report_slab_violation(&slab);
     else
         kprintf("heap check: OK\n");
 }

@@ -4,6 +4,7 @@
  * x shrinks the cache (its empty slabs go back to the heap) and d prints
  * slabinfo for every cache, in the columns of Linux's /proc/slabinfo. The
  * objects are kept on a stack, like the block keys', so nothing is lost.
+ * Under heapdebug, K writes to a freed object and lets the cache catch it.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +16,8 @@
 
 #define DEMO_OBJECT_BYTES   24
 #define DEMO_OBJECT_CAPACITY 400    /* more than two slabs' worth */
+#define STALE_OFFSET 8              /* the byte K writes through its stale pointer... */
+#define STALE_BYTE 0x41             /* ...and what it writes there: 'A' */
 
 static struct kmem_cache *demo_cache;
 static void *objects[DEMO_OBJECT_CAPACITY];
@@ -75,6 +78,40 @@ void demo_slab_free(unsigned unused)
     demo_panel_show(DEMO_PANEL_SLAB);
     kprintf("kmem_cache_free: demo-24 object at 0x%08lx, back in slab 0x%08lx\n",
             (unsigned long)(uintptr_t)object, (unsigned long)slab);
+}
+
+/*
+ * K: free a demo-24 object, write through the stale pointer, then allocate
+ * again. The cache hands out the lowest free object of its first partial
+ * slab, so mostly the same object comes back, and its poison is checked as
+ * it is handed out; else kmem_cache_check finds the damage. Either way the
+ * damaged object is freed again, so the demo keeps what it had.
+ */
+void demo_slab_poison_damage(unsigned unused)
+{
+    struct kmem_cache_violation found;
+
+    (void)unused;
+    if (demo_cache == NULL || !(demo_cache->debug & HEAP_DEBUG_POISON)) {
+        kprintf("demo-24 is not poisoned: heapdebug is off (boot \"ShompOS (heap debugging)\")\n");
+        return;
+    }
+    unsigned char *volatile object = kmem_cache_alloc(demo_cache);
+    if (object == NULL) {
+        kprintf("kmem_cache_alloc: out of memory: no page for a new slab\n");
+        return;
+    }
+    kmem_cache_free(demo_cache, object);
+    kprintf("kmem_cache_free: demo-24 object at 0x%08lx poisoned (0x6b); writing 0x%02x to byte "
+            "%u through the stale pointer, then allocating again\n",
+            (unsigned long)(uintptr_t)object, STALE_BYTE, STALE_OFFSET);
+    object[STALE_OFFSET] = STALE_BYTE;
+    void *again = kmem_cache_alloc(demo_cache);
+    if (again != object && kmem_cache_check(&found) != 0)
+        kprintf("heap check: FAILED: slab cache demo-24: %s (object 0x%08lx)\n", found.what,
+                (unsigned long)found.object);
+    if (again != NULL)
+        kmem_cache_free(demo_cache, again);
 }
 
 void demo_slab_shrink(unsigned unused)

@@ -2345,3 +2345,20 @@ const char *heap_status_name(enum heap_status status)
     }
     return "unknown status";
 }
+
+/* ---- a frame-table window for slab.c's inline test (heap.h) ------------------ */
+
+int heap_frame_window_of(const void *addr, struct heap_frame_window *out)
+{
+    const struct region *r = region_of((uintptr_t)addr);
+
+    *out = (struct heap_frame_window){0, 0, 0};
+    if (r == NULL || r->frames == no_table)
+        return 0;
+    *out = (struct heap_frame_window){r->start, r->span, r->frame_base};
+    return 1;
+}
+
+/* ---- debug reports from outside the heap (heap.h) ---------------------------- */
+
+void heap_debug_report_emit(const struct heap_debug_report *report) { report_send(report); }

@@ -3,9 +3,12 @@
  *
  * Bonwick's slab allocator (USENIX 1994) with a per-slab bitmap in place of
  * his free list, and SLUB's checks (Linux mm/slub.c): a pointer is proved an
- * object start of this cache before anything is written. Slabs are page
- * blocks from kmalloc, marked in the heap's frame table (heap_mark_slab) so
- * that kfree refuses them. Pure C11, no I/O: the host builds it for tests.
+ * object start of this cache before anything is written, on the common path
+ * by reading the heap's frame table inline (heap_window_slab_at). Slabs are page
+ * blocks from heap_alloc_unsampled, marked in the heap's frame table
+ * (heap_mark_slab) so that kfree refuses them. Objects of a cache without a
+ * constructor take the heap's poison and red zones in its debug mode (slab.h).
+ * Pure C11, no I/O: the host builds it for tests.
  * No locking, no slab colouring, no per-CPU caches, no automatic reclaim.
  */
 #include <stdbool.h>
@@ -20,6 +23,7 @@
 #define MAX_OBJECTS (MAP_WORDS_MAX * MAP_BITS)
 #define MAX_SLAB_BYTES ((size_t)HEAP_PAGE_BYTES << KMEM_SLAB_MAX_ORDER)
 #define OUT_OF_LINE __attribute__((noinline))   /* keeps the common path free of its registers */
+#define DEBUG_FLAGS (HEAP_DEBUG_POISON | HEAP_DEBUG_REDZONE)    /* what a cache can keep */
 
 _Static_assert((KMEM_CACHE_MAX_ALIGN & (KMEM_CACHE_MAX_ALIGN - 1)) == 0, "a power of two");
 _Static_assert(KMEM_CACHE_MIN_ALIGN >= HEAP_ALIGNMENT, "objects keep kmalloc's alignment");
@@ -29,13 +33,17 @@ _Static_assert(MAX_SLAB_BYTES / KMEM_CACHE_MIN_ALIGN <= UINT16_MAX, "free_count 
 _Static_assert(MAP_WORDS_MAX <= 8 * sizeof(((struct slab *)0)->free_words), "a bit per word");
 /* A one-page slab (every small object's) never reaches the cap objects_fitting sets. */
 _Static_assert(HEAP_PAGE_BYTES / KMEM_CACHE_MIN_ALIGN <= MAX_OBJECTS, "one page, 16 words");
-/* object_index's multiplication is exact for offsets below 2^15 and strides to 2^12 (see there). */
-_Static_assert(MAX_SLAB_BYTES <= 1u << 15 && KMEM_CACHE_MAX_SIZE <= 1u << 12,
+/* object_index's multiplication is exact for offsets below 2^15 and strides to 2^13 (see there):
+   a red zone takes a stride at most to KMEM_CACHE_MAX_SIZE + KMEM_CACHE_MAX_ALIGN. */
+_Static_assert(MAX_SLAB_BYTES <= 1u << 15 && KMEM_CACHE_MAX_SIZE + KMEM_CACHE_MAX_ALIGN <= 1u << 13,
                "offsets and strides small enough for the reciprocal");
 _Static_assert(KMEM_CACHE_MAX_SIZE >= 2048, "the issue asks for objects up to 2 KiB");
 
 struct kmem_cache *kmem_caches;
 static kmem_cache_report_fn on_report;
+
+/* The take list of every cache that debugs: always empty (see struct kmem_cache). */
+static struct slab_list no_slabs = {&no_slabs, &no_slabs};
 
 /* ---- lists: circular, doubly linked, a sentinel head in the cache --------------- */
 
@@ -148,6 +156,7 @@ static void cache_geometry(struct kmem_cache *cache)
             break;
     }
     cache->first_offset = first_offset_for(cache->objects_per_slab, cache->align);
+    cache->slab_mask = ~(uintptr_t)(cache->slab_bytes - 1);
     cache->reciprocal = (uint32_t)((((uint64_t)1 << 32) + cache->stride - 1) / cache->stride);
 }
 
@@ -160,20 +169,34 @@ static bool create_allowed(const char *name, size_t size, size_t align)
     return align == 0 || (power_of_two(align) && align <= KMEM_CACHE_MAX_ALIGN);
 }
 
+/* Bytes from one object to the next: the size rounded up, after a red zone of at least a byte. */
+static size_t stride_for(size_t size, size_t align, unsigned debug)
+{
+    return round_up(size + ((debug & HEAP_DEBUG_REDZONE) != 0), align);
+}
+
+/* The heap's flags a new cache keeps: none with a constructor (see slab.h). */
+static unsigned debug_for(void (*ctor)(void *object))
+{
+    return ctor == NULL ? heap_debug_flags() & DEBUG_FLAGS : 0;
+}
+
 static void cache_setup(struct kmem_cache *cache, const char *name, size_t size, size_t align,
                         void (*ctor)(void *object))
 {
     size_t i;
 
-    *cache = (struct kmem_cache){.object_size = size, .align = align, .ctor = ctor};
+    *cache = (struct kmem_cache){.object_size = size, .align = align, .ctor = ctor,
+                                 .debug = debug_for(ctor)};
     for (i = 0; i + 1 < KMEM_CACHE_NAME_BYTES && name[i] != '\0'; i++)
         cache->name[i] = name[i];
     cache->name[i] = '\0';
-    cache->stride = round_up(size, align);
+    cache->stride = stride_for(size, align, cache->debug);
     cache_geometry(cache);
     list_init(&cache->full);
     list_init(&cache->partial);
     list_init(&cache->empty);
+    cache->take = cache->debug != 0 ? &no_slabs : &cache->partial;
 }
 
 void kmem_cache_init(void)
@@ -217,20 +240,125 @@ static void slab_map_fill(struct slab *slab, unsigned objects)
     slab->free_words = (uint16_t)((1u << words) - 1);
 }
 
+/* ---- debugging: poison and red zones (slab.h) ------------------------------------------ */
+
 /*
- * A new slab on the empty list, every object constructed. The page block
- * kmalloc has just returned is live and unmarked, so marking it cannot fail.
+ *   object      + object_size - 1                        + stride
+ *   | 0x6b 0x6b ... 0x6b 0xa5 | 0xcc 0xcc ... 0xcc |     the next object
+ *   |<-- poison (while free) ->|<---- red zone ---->|
+ */
+static void object_poison(const struct kmem_cache *cache, unsigned char *object)
+{
+    __builtin_memset(object, HEAP_POISON_FREE, cache->object_size - 1);
+    object[cache->object_size - 1] = HEAP_POISON_END;
+}
+
+static void redzone_fill(const struct kmem_cache *cache, unsigned char *object)
+{
+    __builtin_memset(object + cache->object_size, HEAP_POISON_REDZONE,
+                     cache->stride - cache->object_size);
+}
+
+/* What byte `offset` of a free, poisoned object should be. */
+static uint8_t poison_at(const struct kmem_cache *cache, size_t offset)
+{
+    return offset + 1 == cache->object_size ? HEAP_POISON_END : HEAP_POISON_FREE;
+}
+
+/* The offset of the first byte of a free object that is not poison, or object_size. */
+static size_t poison_damage(const struct kmem_cache *cache, const unsigned char *object)
+{
+    size_t i = 0;
+
+    while (i < cache->object_size && object[i] == poison_at(cache, i))
+        i++;
+    return i;
+}
+
+/* The offset of the first red-zone byte that is not 0xcc, or stride (none). */
+static size_t redzone_damage(const struct kmem_cache *cache, const unsigned char *object)
+{
+    size_t i = cache->object_size;
+
+    while (i < cache->stride && object[i] == HEAP_POISON_REDZONE)
+        i++;
+    return i;
+}
+
+/* The first changed byte of an object, at offset, to the heap's debug report handler. */
+static void object_report(const struct kmem_cache *cache, enum heap_debug_kind kind,
+                          const unsigned char *object, size_t offset, uint8_t expected,
+                          const void *caller)
+{
+    struct heap_debug_report report = {
+        .kind = kind, .block = (uintptr_t)object, .payload = (uintptr_t)object,
+        .scale = (unsigned)__builtin_ctzl((unsigned long)cache->slab_bytes),
+        .requested = kind == HEAP_OUT_OF_BOUNDS ? cache->object_size : 0,
+        .offset = offset, .expected = expected, .found = object[offset], .caller = caller,
+    };
+
+    heap_debug_report_emit(&report);
+}
+
+/* kmem_cache_alloc: an object handed out again must hold its poison. */
+static void poison_verify(const struct kmem_cache *cache, const unsigned char *object,
+                          const void *caller)
+{
+    size_t bad = poison_damage(cache, object);
+
+    if (bad < cache->object_size)
+        object_report(cache, HEAP_USE_AFTER_FREE, object, bad, poison_at(cache, bad), caller);
+}
+
+/* kmem_cache_free: the red zone checked (and written whole again), then the poison. */
+static void object_debug_free(const struct kmem_cache *cache, unsigned char *object,
+                              const void *caller)
+{
+    if (cache->debug & HEAP_DEBUG_REDZONE) {
+        size_t bad = redzone_damage(cache, object);
+        if (bad < cache->stride) {
+            object_report(cache, HEAP_OUT_OF_BOUNDS, object, bad, HEAP_POISON_REDZONE, caller);
+            redzone_fill(cache, object);
+        }
+    }
+    if (cache->debug & HEAP_DEBUG_POISON)
+        object_poison(cache, object);
+}
+
+/* A new slab's objects, free: poisoned and red-zoned as the cache keeps them. */
+static void slab_debug_fill(const struct kmem_cache *cache, const struct slab *slab)
+{
+    for (unsigned i = 0; i < cache->objects_per_slab; i++) {
+        unsigned char *object = (unsigned char *)object_at(cache, slab, i);
+        if (cache->debug & HEAP_DEBUG_POISON)
+            object_poison(cache, object);
+        if (cache->debug & HEAP_DEBUG_REDZONE)
+            redzone_fill(cache, object);
+    }
+}
+
+/* ---- making and releasing slabs ---------------------------------------------------------- */
+
+/*
+ * A new slab on the empty list, every object constructed (or poisoned). Its
+ * page block comes from heap_alloc_unsampled, never from a sampler's pool:
+ * it is a live page block of the heap, unmarked, so marking it cannot fail.
+ * A debugging cache gets no window, so its frees all take the careful way.
  */
 static struct slab *slab_create(struct kmem_cache *cache)
 {
-    struct slab *slab = kmalloc(cache->slab_bytes);
+    struct slab *slab = heap_alloc_unsampled(cache->slab_bytes);
 
     if (slab == NULL)
         return NULL;
     (void)heap_mark_slab(slab, 1);
+    if (cache->debug == 0)
+        (void)heap_frame_window_of(slab, &cache->window);
     slab->cache = cache;
     slab->free_count = (uint16_t)cache->objects_per_slab;
     slab_map_fill(slab, cache->objects_per_slab);
+    if (cache->debug != 0)
+        slab_debug_fill(cache, slab);
     for (unsigned i = 0; cache->ctor != NULL && i < cache->objects_per_slab; i++)
         cache->ctor((void *)object_at(cache, slab, i));
     list_push(&cache->empty, &slab->link);
@@ -238,29 +366,12 @@ static struct slab *slab_create(struct kmem_cache *cache)
     return slab;
 }
 
-/*
- * Take the lowest free object of a slab that has one (see the picture in
- * slab.h). When its word empties, the word's bit in free_words (set, since
- * the word had a free object) is flipped off without a branch: which words
- * empty is as random as the frees were, and a branch would often guess wrong.
- */
-static unsigned slab_take(struct slab *slab)
-{
-    unsigned word = (unsigned)__builtin_ctz(slab->free_words);
-    uint32_t bits = slab->free_map[word], rest = bits & (bits - 1);
-
-    slab->free_map[word] = rest;
-    slab->free_words ^= (uint16_t)((uint32_t)(rest == 0) << word);
-    slab->free_count--;
-    return word * MAP_BITS + (unsigned)__builtin_ctz(bits);
-}
-
-static bool object_free(const struct slab *slab, unsigned i)
+static inline bool object_free(const struct slab *slab, unsigned i)
 {
     return (slab->free_map[i / MAP_BITS] >> (i % MAP_BITS)) & 1u;
 }
 
-static void slab_give(struct slab *slab, unsigned i)
+static inline void slab_give(struct slab *slab, unsigned i)
 {
     slab->free_map[i / MAP_BITS] |= (uint32_t)1 << (i % MAP_BITS);
     slab->free_words |= (uint16_t)(1u << (i / MAP_BITS));
@@ -280,21 +391,32 @@ static bool slab_release(struct kmem_cache *cache, struct slab *slab)
 
 /* ---- allocating ------------------------------------------------------------------------ */
 
-/*
- * The lowest free object of the first partial slab: a partial slab fills up
- * before an empty one is touched, so empty slabs stay whole for shrinking.
- * Only a slab's last object moves it (to the full list).
- */
-static inline void *partial_take(struct kmem_cache *cache)
+/* The slab's last free object is gone: it joins the full list. */
+static inline void slab_filled(struct kmem_cache *cache, struct slab *slab)
 {
-    struct slab *slab = slab_of_link(cache->partial.next);
-    unsigned i = slab_take(slab);
+    list_move(&slab->link, &cache->full);
+}
 
-    if (slab->free_count == 0)
-        list_move(&slab->link, &cache->full);
+/*
+ * The lowest free object of a partial slab (see the picture in slab.h): a
+ * partial slab fills up before an empty one is touched, so empty slabs stay
+ * whole for shrinking. When the object's word empties, the word's bit in
+ * free_words (set, since the word had a free object) is flipped off without
+ * a branch: which words empty is as random as the frees were, and a branch
+ * would often guess wrong (callgrind's branch model: a quarter fewer misses
+ * in W6 than with one). Only a slab's last object moves it (to the full list).
+ */
+static inline void *partial_take(struct kmem_cache *cache, struct slab *slab)
+{
+    unsigned word = (unsigned)__builtin_ctz(slab->free_words);
+    uint32_t *map = &slab->free_map[word], bits = *map, rest = bits & (bits - 1);
+
+    *map = rest;
+    slab->free_words ^= (uint16_t)((uint32_t)(rest == 0) << word);
+    if (--slab->free_count == 0)
+        slab_filled(cache, slab);
     cache->active_objects++;
-    cache->allocations++;
-    return (void *)object_at(cache, slab, i);
+    return (void *)object_at(cache, slab, word * MAP_BITS + (unsigned)__builtin_ctz(bits));
 }
 
 /*
@@ -312,17 +434,34 @@ static OUT_OF_LINE void *refill_take(struct kmem_cache *cache)
         return NULL;
     }
     list_move(&slab->link, &cache->partial);
-    return partial_take(cache);
+    return partial_take(cache, slab);
+}
+
+/* An empty take list: no partial slab, or a cache that debugs (its poison checked). */
+static OUT_OF_LINE void *careful_alloc(struct kmem_cache *cache, const void *caller)
+{
+    unsigned char *object;
+
+    if (list_empty(&cache->partial))
+        object = refill_take(cache);
+    else
+        object = partial_take(cache, slab_of_link(cache->partial.next));
+    if (object != NULL && (cache->debug & HEAP_DEBUG_POISON))
+        poison_verify(cache, object, caller);
+    return object;
 }
 
 /* Never a search: the first partial slab, else the first empty one, else a new one. */
 void *kmem_cache_alloc(struct kmem_cache *cache)
 {
+    struct slab_list *first;
+
     if (cache == NULL)
         return NULL;
-    if (list_empty(&cache->partial))
-        return refill_take(cache);
-    return partial_take(cache);
+    first = cache->take->next;
+    if (first == cache->take)
+        return careful_alloc(cache, __builtin_return_address(0));
+    return partial_take(cache, slab_of_link(first));
 }
 
 /* ---- freeing: validate, then write ------------------------------------------------------ */
@@ -332,7 +471,7 @@ void *kmem_cache_alloc(struct kmem_cache *cache)
  * whether one starts there, from one multiplication instead of a division
  * (Lemire, Kaser and Kurz, "Faster Remainder by Direct Computation", 2019).
  * With reciprocal = ceil(2^32 / stride), for every offset below 2^15 (a
- * slab's size at most) and stride up to 2^12, product = offset * reciprocal
+ * slab's size at most) and stride up to 2^13, product = offset * reciprocal
  * gives the quotient offset / stride in its high 32 bits, and its low 32
  * bits are below reciprocal exactly when stride divides offset. Example:
  * stride 24, reciprocal 178956971; offset 72 gives 12884901912 = 3 * 2^32 + 24,
@@ -395,21 +534,14 @@ static OUT_OF_LINE void free_refused(struct kmem_cache *cache, const void *objec
 }
 
 /*
- * Only a full slab's first free object, or an object that empties its slab,
- * moves it. A full slab goes to the partial list's end, behind the slab
- * kmem_cache_alloc is filling: it gathers more free objects before its turn,
- * so slabs move less often than if each free made it the next to fill.
+ * Give object i back to its slab. Only a full slab's first free object, or
+ * an object that empties its slab, moves it. A full slab goes to the partial
+ * list's end, behind the slab kmem_cache_alloc is filling: it gathers more
+ * free objects before its turn, so slabs move less often than if each free
+ * made it the next to fill.
  */
-void kmem_cache_free(struct kmem_cache *cache, void *object)
+static inline void object_give(struct kmem_cache *cache, struct slab *slab, unsigned i)
 {
-    struct slab *slab;
-    unsigned i;
-    enum heap_status why = object_lookup(cache, object, &slab, &i);
-
-    if (why != HEAP_OK) {
-        free_refused(cache, object, why, __builtin_return_address(0));
-        return;
-    }
     slab_give(slab, i);
     if (slab->free_count == cache->objects_per_slab)
         list_move(&slab->link, &cache->empty);
@@ -417,6 +549,46 @@ void kmem_cache_free(struct kmem_cache *cache, void *object)
         list_move_tail(&slab->link, &cache->partial);
     cache->active_objects--;
     cache->frees++;
+}
+
+/* Every free the fast path did not take: another region's slab, a debugging cache, a refusal. */
+static OUT_OF_LINE void careful_free(struct kmem_cache *cache, void *object, const void *caller)
+{
+    struct slab *slab;
+    unsigned i;
+    enum heap_status why = object_lookup(cache, object, &slab, &i);
+
+    if (why != HEAP_OK) {
+        free_refused(cache, object, why, caller);
+        return;
+    }
+    if (cache->debug != 0)
+        object_debug_free(cache, object, caller);
+    object_give(cache, slab, i);
+}
+
+/*
+ * The fast path proves the same as object_lookup, in fewer steps and
+ * without a call: masking gives the slab the object must lie in; the
+ * cache's window on the frame table (of the region of its newest slab) says
+ * a live slab starts there, before a byte of it is read; the slab names
+ * this cache; an object of it starts at `object`; and it is allocated. Any
+ * of these failing, careful_free asks heap_slab_of and decides as before.
+ */
+void kmem_cache_free(struct kmem_cache *cache, void *object)
+{
+    if (cache != NULL) {
+        uintptr_t start = (uintptr_t)object & cache->slab_mask;
+        struct slab *slab = (struct slab *)start;
+        unsigned i;
+
+        if (heap_window_slab_at(&cache->window, start) && slab->cache == cache &&
+            object_index(cache, start, object, &i) && !object_free(slab, i)) {
+            object_give(cache, slab, i);
+            return;
+        }
+    }
+    careful_free(cache, object, __builtin_return_address(0));
 }
 
 /* ---- shrinking and destroying ------------------------------------------------------------ */
@@ -494,7 +666,7 @@ void kmem_cache_get_stats(const struct kmem_cache *cache, struct kmem_cache_stat
         .full_slabs = list_length(&cache->full), .partial_slabs = list_length(&cache->partial),
         .empty_slabs = list_length(&cache->empty), .active_objects = cache->active_objects,
         .total_objects = cache->slabs * cache->objects_per_slab,
-        .allocations = cache->allocations, .frees = cache->frees,
+        .allocations = cache->frees + cache->active_objects, .frees = cache->frees,
         .failed_allocations = cache->failed_allocations, .refused_frees = cache->refused_frees,
     };
 }
@@ -510,6 +682,13 @@ void kmem_cache_slabinfo(const struct kmem_cache *cache, struct kmem_slabinfo *o
         .pagesperslab = s.slab_bytes / HEAP_PAGE_BYTES,
         .active_slabs = s.full_slabs + s.partial_slabs, .num_slabs = s.slabs,
     };
+}
+
+struct kmem_cache *kmem_cache_of(const void *address)
+{
+    uintptr_t start = heap_slab_of(address);
+
+    return start == 0 ? NULL : ((struct slab *)start)->cache;
 }
 
 struct kmem_cache *kmem_cache_next(const struct kmem_cache *cache)
@@ -566,6 +745,36 @@ static bool slab_readable(const struct kmem_cache *cache, const struct slab_list
            heap_slab_of((const void *)(s + cache->slab_bytes - 1)) == s;
 }
 
+/* What is wrong with object i of a debugging cache's slab: NULL when nothing. */
+static const char *object_damage(const struct kmem_cache *cache, const struct slab *slab,
+                                 unsigned i)
+{
+    const unsigned char *object = (const unsigned char *)object_at(cache, slab, i);
+
+    if ((cache->debug & HEAP_DEBUG_REDZONE) && redzone_damage(cache, object) < cache->stride)
+        return "out-of-bounds write: an object's red zone is changed";
+    if ((cache->debug & HEAP_DEBUG_POISON) && object_free(slab, i) &&
+        poison_damage(cache, object) < cache->object_size)
+        return "use-after-free write: a free object's poison is changed";
+    return NULL;
+}
+
+/* A debugging cache's slab: every red zone, and every free object's poison; names the first. */
+static int check_objects(const struct kmem_cache *cache, const struct slab *slab,
+                         struct check_state *st)
+{
+    for (unsigned i = 0; i < cache->objects_per_slab; i++) {
+        const char *what = object_damage(cache, slab, i);
+        if (what != NULL) {
+            violation(st, what, cache, (uintptr_t)slab);
+            if (st->found != NULL)
+                st->found->object = object_at(cache, slab, i);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int check_slab(struct kmem_cache *cache, const struct slab *slab,
                       const struct slab_list *head, struct check_state *st)
 {
@@ -587,7 +796,7 @@ static int check_slab(struct kmem_cache *cache, const struct slab *slab,
         return violation(st, "free count disagrees with the bitmap", cache, (uintptr_t)slab);
     if (list_for(cache, slab) != head)
         return violation(st, "slab on the wrong list for its free count", cache, (uintptr_t)slab);
-    return 0;
+    return cache->debug != 0 ? check_objects(cache, slab, st) : 0;
 }
 
 /*
@@ -624,12 +833,15 @@ static bool cache_geometry_sound(const struct kmem_cache *cache)
     for (size_t i = 0; i < KMEM_CACHE_NAME_BYTES; i++)
         named |= cache->name[i] == '\0';
     if (!named || !create_allowed(cache->name, cache->object_size, cache->align) ||
-        cache->align < KMEM_CACHE_MIN_ALIGN || cache->stride != round_up(cache->object_size, cache->align))
+        cache->align < KMEM_CACHE_MIN_ALIGN || (cache->debug & ~DEBUG_FLAGS) != 0 ||
+        (cache->debug != 0 && cache->ctor != NULL) ||
+        cache->take != (cache->debug != 0 ? &no_slabs : &cache->partial) ||
+        cache->stride != stride_for(cache->object_size, cache->align, cache->debug))
         return false;
     cache_geometry(&expected);
     return expected.slab_bytes == cache->slab_bytes && expected.first_offset == cache->first_offset &&
            expected.objects_per_slab == cache->objects_per_slab &&
-           expected.reciprocal == cache->reciprocal;
+           expected.reciprocal == cache->reciprocal && expected.slab_mask == cache->slab_mask;
 }
 
 static int check_cache(struct kmem_cache *cache, struct check_state *st)

@@ -549,10 +549,15 @@ static void print_table(const struct result *results)
 
 /* ---- W5: memory efficiency ------------------------------------------------------- */
 
-/* One request pattern, allocated from a fresh heap until the first failure. */
+/*
+ * One request pattern, allocated from a fresh heap until the first failure;
+ * then, when `then` is set, a second pattern until it fails too, to show
+ * what the memory the first left over can still serve.
+ */
 struct fill {
     const char *name;
     size_t (*size)(void);
+    size_t (*then)(void);           /* NULL: none */
     const struct allocator *kernel;
     size_t heap_bytes;              /* at most HEAP_BYTES */
     double target_percent;          /* 0: none */
@@ -560,53 +565,76 @@ struct fill {
 };
 
 static const struct fill fills[] = {
-    {"random 1-4096 B", up_to_4096, &buddy, HEAP_BYTES, 0, 0},
-    {"24 B", exactly_24, &buddy, HEAP_BYTES, 0, 0},
-    {"4096 B", exactly_4096, &buddy, HEAP_BYTES, 99.0, 1},
-    {"1 MiB", exactly_1mib, &buddy, HEAP_BYTES, 97.0, 0},
-    {"1 MiB + 8 B", just_over_1mib, &buddy, HEAP_BYTES, 95.0, 0},
-    {"24 B, slab cache", exactly_24, &cache24, SMALL_HEAP_BYTES, 95.0, 0},
+    {"random 1-4096 B", up_to_4096, NULL, &buddy, HEAP_BYTES, 0, 0},
+    {"24 B", exactly_24, NULL, &buddy, HEAP_BYTES, 0, 0},
+    {"4096 B", exactly_4096, NULL, &buddy, HEAP_BYTES, 99.0, 1},
+    {"1 MiB", exactly_1mib, NULL, &buddy, HEAP_BYTES, 97.0, 0},
+    {"1 MiB + 8 B", just_over_1mib, NULL, &buddy, HEAP_BYTES, 95.0, 0},
+    {"1 MiB + 8 B, 4096 B", just_over_1mib, exactly_4096, &buddy, HEAP_BYTES, 0, 0},
+    {"24 B, slab cache", exactly_24, NULL, &cache24, SMALL_HEAP_BYTES, 95.0, 0},
 };
 #define FILLS (sizeof fills / sizeof fills[0])
 
+/* requested and taken: of the first pattern only (taken: the heap's free bytes it used). */
 struct fill_result {
-    size_t blocks, requested, misaligned;
+    size_t blocks, requested, misaligned, taken;
+    size_t then_requested;
 };
+
+static size_t heap_free_bytes(void)
+{
+    struct heap_stats s;
+
+    heap_get_stats(&s);
+    return s.free_bytes;
+}
+
+/* Allocate size() until the first failure; count into r. */
+static void fill_until_failure(const struct fill *f, size_t (*size)(void), struct fill_result *r,
+                               size_t *requested)
+{
+    for (;;) {
+        size_t n = size();
+        void *p = f->kernel->allocate(n);
+        if (p == NULL)
+            return;
+        r->blocks++;
+        *requested += n;
+        r->misaligned += (uintptr_t)p % PAGE_BYTES != 0;
+    }
+}
 
 static struct fill_result fill_heap(const struct fill *f)
 {
-    struct fill_result r = {0, 0, 0};
+    struct fill_result r = {0, 0, 0, 0, 0};
 
     random_seed(SEED);
     f->kernel->reset(f->heap_bytes);
-    for (;;) {
-        size_t n = f->size();
-        void *p = f->kernel->allocate(n);
-        if (p == NULL)
-            break;
-        r.blocks++;
-        r.requested += n;
-        r.misaligned += (uintptr_t)p % PAGE_BYTES != 0;
-    }
+    size_t free_at_start = heap_free_bytes();
+    fill_until_failure(f, f->size, &r, &r.requested);
+    r.taken = free_at_start - heap_free_bytes();
+    if (f->then != NULL)
+        fill_until_failure(f, f->then, &r, &r.then_requested);
     return r;
 }
 
-#define FILL_FORMAT "   %-20s %8s %10s %8s %17s   %-22s %s"
+#define FILL_FORMAT "   %-20s %8s %10s %8s %7s %17s   %-22s %s"
 
 static void print_fill(const struct fill *f)
 {
     struct fill_result r = fill_heap(f);
-    double percent = 100.0 * (double)r.requested / (double)f->heap_bytes;
-    char heap[24], blocks[24], filled[16], misaligned[24], target[48];
+    double percent = 100.0 * (double)(r.requested + r.then_requested) / (double)f->heap_bytes;
+    char heap[24], blocks[24], filled[16], kept[16], misaligned[24], target[48];
     int met = percent >= f->target_percent && (!f->page_aligned_target || r.misaligned == 0);
 
     snprintf(heap, sizeof heap, "%zu MiB", f->heap_bytes >> 20);
     snprintf(blocks, sizeof blocks, "%zu", r.blocks);
     snprintf(filled, sizeof filled, "%.1f%%", percent);
+    snprintf(kept, sizeof kept, "%.1f%%", 100.0 * (double)r.requested / (double)r.taken);
     snprintf(misaligned, sizeof misaligned, "%zu", r.misaligned);
     snprintf(target, sizeof target, f->target_percent > 0 ? ">= %g%%%s" : "(no target)",
              f->target_percent, f->page_aligned_target ? ", all aligned" : "");
-    print_line(FILL_FORMAT, f->name, heap, blocks, filled,
+    print_line(FILL_FORMAT, f->name, heap, blocks, filled, f->then != NULL ? "-" : kept,
                f->page_aligned_target ? misaligned : "-", target,
                f->target_percent > 0 ? (met ? "met" : "NOT met") : "");
 }
@@ -628,8 +656,10 @@ static void print_slab_geometry(void)
 
 static void print_fills(void)
 {
-    printf("W5 memory efficiency: bytes requested until the first failure / bytes of the heap\n");
-    print_line(FILL_FORMAT, "request", "heap", "blocks", "filled", "not page-aligned",
+    printf("W5 memory efficiency: bytes requested until the first failure / bytes of the heap\n"
+           "   (kept: bytes requested / bytes the heap gave for them; a second size: after the\n"
+           "   first failure, requests of that size until they fail too, filled counts both)\n");
+    print_line(FILL_FORMAT, "request", "heap", "blocks", "filled", "kept", "not page-aligned",
                "target", "met?");
     for (size_t i = 0; i < FILLS; i++)
         print_fill(&fills[i]);

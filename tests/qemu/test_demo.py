@@ -260,7 +260,7 @@ def test_help_lists_every_key_in_at_most_16_lines():
             shown += group[1].split(' ')
         else:       # "  %-2s %-33s" then "  %-2s %s": keys in columns 2-3 and 40-41
             shown += [key for key in (line[2:4].strip(), line[40:42].strip()) if key]
-    assert sorted(shown) == sorted(ALLOCATE_KEYS + FREE_KEYS + 'fpscmb0h?kjxdvnwgazAZel'), \
+    assert sorted(shown) == sorted(ALLOCATE_KEYS + FREE_KEYS + 'fpscmb0h?kjxdvnwgazAZKel'), \
         'help shows keys %s' % sorted(shown)
     assert HELP_GROUP.match(lines[1])[1] == ' '.join(ALLOCATE_KEYS), lines[1]
     assert HELP_GROUP.match(lines[2])[1] == ' '.join(FREE_KEYS), lines[2]

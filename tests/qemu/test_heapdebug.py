@@ -53,6 +53,12 @@ REDZONE_REPORT = [
     r'byte 64 is 0x41, not 0xcc$' % HEX,
     r'^  allocated by %s; found by %s$' % (HEX, HEX),
 ]
+SLAB_POISON_REPORT = [
+    r'^kmem_cache_free: demo-24 object at (%s) poisoned \(0x6b\); writing 0x41 to byte 8 through '
+    r'the stale pointer, then allocating again$' % HEX,
+    r'^BUG demo-24: Poison overwritten: object (%s) \(24 bytes\): byte 8 is 0x41, not 0x6b$' % HEX,
+    r'^  a use-after-free write; found by %s$' % HEX,
+]
 GUARD_BANNER = re.compile(r'^guard: 64 objects at %s \(512 KiB\), every 97th kmalloc '
                           r'up to 2040 bytes$' % HEX, re.MULTILINE)
 DEBUG_BANNER = re.compile(r'^heap: debugging on: ', re.MULTILINE)
@@ -200,6 +206,8 @@ def test_shifted_keys_say_heapdebug_is_off_in_a_plain_boot():
             output = answer(machine.press_and_wait(key))
             assert output == ['heapdebug is off: no %s to catch this (boot "ShompOS (heap debugging)")'
                               % what], '%s: %r' % (key, output)
+        assert answer(machine.press_and_wait('K')) == [
+            'demo-24 is not poisoned: heapdebug is off (boot "ShompOS (heap debugging)")']
 
 
 def test_every_97th_kmalloc_is_a_guarded_object_and_leaked_ones_are_found_too():
@@ -281,6 +289,17 @@ def test_shift_z_under_heapdebug_reports_the_red_zone_byte_written_past_the_bloc
         for _ in range(2):
             lines_matching(REDZONE_REPORT, machine.press_and_wait('Z'))
             assert answer(machine.press_and_wait('c')) == ['heap check: OK']
+        assert_recovers(machine)
+
+
+def test_shift_k_under_heapdebug_reports_the_poison_byte_written_to_a_freed_slab_object():
+    with boot_heapdebug() as machine:
+        for _ in range(2):
+            freed, bug, _ = lines_matching(SLAB_POISON_REPORT, machine.press_and_wait('K'))
+            assert freed[1] == bug[1], 'the report names another object: ' + bug[0]
+            assert answer(machine.press_and_wait('c')) == ['heap check: OK'], 'the damage stayed'
+        demo_24 = [line for line in answer(machine.press_and_wait('d')) if line.startswith('demo-24 ')]
+        assert len(demo_24) == 1 and demo_24[0].split()[1] == '0', 'K kept an object: %r' % demo_24
         assert_recovers(machine)
 
 

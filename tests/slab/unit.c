@@ -8,6 +8,7 @@
  * Prints each failure as file:line, then "N passed, N failed".
  */
 #include <sanitizer/asan_interface.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,18 @@ static void record_report(const struct kmem_cache *cache, const char *what, cons
     report.cache = cache;
     report.what = what;
     report.caller = caller;
+}
+
+/* The heap's debug reports (poison and red zones): the last one, and how many. */
+static struct {
+    int calls;
+    struct heap_debug_report last;
+} debug_log;
+
+static void record_debug(const struct heap_debug_report *r)
+{
+    debug_log.calls++;
+    debug_log.last = *r;
 }
 
 /* The constructor: counts its calls, remembers the last object, leaves a mark in each. */
@@ -803,6 +816,356 @@ static void heap_slab_of_refuses_a_slab_entry_for_a_frame_partly_outside_the_blo
 
 /* ---- shrink and destroy ------------------------------------------------------------------------ */
 
+/* ---- debugging: poison and red zones (issue 11) ----------------------------------------- */
+
+/* A fresh heap of the whole arena with these HEAP_DEBUG_* flags, and no caches. */
+static void debug_heap(unsigned flags)
+{
+    heap_init();
+    kmem_cache_init();
+    heap_set_debug(flags);
+    heap_add_region(arena, ARENA_BYTES);
+}
+
+/* The report heard last must be exactly this one, about an object of `cache`. */
+#define CHECK_REPORT(kind, object, requested, offset, expected, found) \
+    check_report(__FILE__, __LINE__, kind, object, requested, offset, expected, found)
+static void check_report(const char *file, int line, enum heap_debug_kind kind,
+                         const unsigned char *object, size_t requested, size_t offset,
+                         uint8_t expected, uint8_t found)
+{
+    const struct heap_debug_report *r = &debug_log.last;
+
+    CHECK_AT(file, line, r->kind == kind);
+    CHECK_AT(file, line, r->block == (uintptr_t)object && r->payload == (uintptr_t)object);
+    CHECK_AT(file, line, r->scale == HEAP_PAGE_SCALE && r->requested == requested);
+    CHECK_AT(file, line, r->offset == offset);
+    CHECK_AT(file, line, r->expected == expected && r->found == found);
+    CHECK_AT(file, line, r->alloc_caller == NULL && r->free_caller == NULL && r->caller != NULL);
+}
+
+static bool bytes_are(const unsigned char *p, size_t n, unsigned char value)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != value)
+            return false;
+    return true;
+}
+
+static void with_poison_a_write_after_free_is_reported_when_the_object_is_handed_out_again(void)
+{
+    debug_heap(HEAP_DEBUG_POISON);
+    struct kmem_cache *cache = kmem_cache_create("poisoned", 24, 0, NULL);
+    unsigned char *p = kmem_cache_alloc(cache);
+
+    CHECK_EQ(debug_log.calls, 0);
+    kmem_cache_free(cache, p);
+    p[5] = 0x00;
+    CHECK(kmem_cache_alloc(cache) == p);
+    CHECK_EQ(debug_log.calls, 1);
+    CHECK_REPORT(HEAP_USE_AFTER_FREE, p, 0, 5, HEAP_POISON_FREE, 0x00);
+    CHECK(kmem_cache_of((void *)debug_log.last.payload) == cache);
+    CHECK_EQ(heap_now().debug_reports, 1);
+    CHECK_EQ(stats_of(cache).active_objects, 1);
+    kmem_cache_free(cache, p);
+    CHECK_EQ(debug_log.calls, 1);
+}
+
+static void with_poison_a_changed_last_byte_is_reported_as_not_0xa5(void)
+{
+    debug_heap(HEAP_DEBUG_POISON);
+    struct kmem_cache *cache = kmem_cache_create("poisoned", 24, 0, NULL);
+    unsigned char *p = kmem_cache_alloc(cache);
+
+    kmem_cache_free(cache, p);
+    p[23] = 0x6b;
+    CHECK(kmem_cache_alloc(cache) == p);
+    CHECK_EQ(debug_log.calls, 1);
+    CHECK_REPORT(HEAP_USE_AFTER_FREE, p, 0, 23, HEAP_POISON_END, 0x6b);
+    kmem_cache_free(cache, p);
+}
+
+static void with_the_red_zone_a_write_past_the_end_is_reported_when_the_object_is_freed(void)
+{
+    debug_heap(HEAP_DEBUG_REDZONE);
+    struct kmem_cache *cache = kmem_cache_create("red-zoned", 24, 0, NULL);
+    unsigned char *p = kmem_cache_alloc(cache), *q = kmem_cache_alloc(cache);
+
+    p[26] = 0x00;
+    free_from_here(cache, p);
+    CHECK_EQ(debug_log.calls, 1);
+    CHECK_REPORT(HEAP_OUT_OF_BOUNDS, p, 24, 26, HEAP_POISON_REDZONE, 0x00);
+    CHECK(kmem_cache_of(p) == cache);
+    CHECK_EQ(stats_of(cache).active_objects, 1);
+    CHECK_EQ(stats_of(cache).frees, 1);
+    CHECK(bytes_are(p + 24, cache->stride - 24, HEAP_POISON_REDZONE));
+    kmem_cache_free(cache, q);
+    CHECK_EQ(debug_log.calls, 1);
+}
+
+/* Each flag reports what it watches and nothing else; the bytes read what the flag writes. */
+static void each_flag_reports_exactly_the_damage_it_watches(void)
+{
+    static const unsigned flags[] = {HEAP_DEBUG_POISON, HEAP_DEBUG_REDZONE, HEAP_DEBUG_ALL};
+
+    for (size_t f = 0; f < COUNT(flags); f++) {
+        bool poison = flags[f] & HEAP_DEBUG_POISON, redzone = flags[f] & HEAP_DEBUG_REDZONE;
+        debug_heap(flags[f]);
+        debug_log.calls = 0;
+        struct kmem_cache *cache = kmem_cache_create("watched", 40, 0, NULL);
+        unsigned char *p = kmem_cache_alloc(cache);
+        CHECK_EQ(cache->stride, redzone ? 48 : 40);
+        p[40] = 0x11;                           /* one byte past the end: the red zone */
+        kmem_cache_free(cache, p);
+        CHECK_EQ(debug_log.calls, redzone ? 1 : 0);
+        if (redzone)
+            CHECK_REPORT(HEAP_OUT_OF_BOUNDS, p, 40, 40, HEAP_POISON_REDZONE, 0x11);
+        p[0] = 0x22;                            /* after the free: the poison */
+        CHECK(kmem_cache_alloc(cache) == p);
+        CHECK_EQ(debug_log.calls, (redzone ? 1 : 0) + (poison ? 1 : 0));
+        if (poison)
+            CHECK_REPORT(HEAP_USE_AFTER_FREE, p, 0, 0, HEAP_POISON_FREE, 0x22);
+        kmem_cache_free(cache, p);
+    }
+}
+
+static void poison_reads_0x6b_in_a_freed_object_and_0xa5_in_its_last_byte(void)
+{
+    debug_heap(HEAP_DEBUG_ALL);
+    struct kmem_cache *cache = kmem_cache_create("poisoned", 24, 0, NULL);
+    unsigned char *p = kmem_cache_alloc(cache);
+
+    CHECK(bytes_are(p, 23, HEAP_POISON_FREE) && p[23] == HEAP_POISON_END);  /* never used */
+    memset(p, 0x5a, 24);
+    kmem_cache_free(cache, p);
+    CHECK(bytes_are(p, 23, HEAP_POISON_FREE) && p[23] == HEAP_POISON_END);
+    CHECK(bytes_are(p + 24, cache->stride - 24, HEAP_POISON_REDZONE));
+    CHECK_EQ(debug_log.calls, 0);
+}
+
+static void the_red_zone_grows_the_stride_and_follows_every_object_of_a_slab(void)
+{
+    debug_heap(HEAP_DEBUG_REDZONE);
+    struct kmem_cache *cache = kmem_cache_create("red-zoned", 24, 0, NULL);
+    unsigned char *p = kmem_cache_alloc(cache);
+    uintptr_t slab = slab_start(p);
+
+    CHECK_EQ(cache->stride, 32);
+    CHECK_EQ(cache->objects_per_slab, (HEAP_PAGE_BYTES - cache->first_offset) / 32);
+    for (size_t i = 0; i < cache->objects_per_slab; i++)
+        CHECK(bytes_are((unsigned char *)object_in(cache, slab, i) + 24, 8, HEAP_POISON_REDZONE));
+    kmem_cache_free(cache, p);
+}
+
+static void a_cache_with_a_constructor_is_untouched_by_debugging(void)
+{
+    struct kmem_cache plain;
+    struct kmem_cache *cache;
+    unsigned char *p;
+
+    heap_of(ARENA_BYTES);
+    plain = *kmem_cache_create("plain", 24, 0, construct);
+    debug_heap(HEAP_DEBUG_ALL);
+    cache = kmem_cache_create("constructed", 24, 0, construct);
+    CHECK_EQ(cache->debug, 0);
+    CHECK(cache->stride == plain.stride && cache->objects_per_slab == plain.objects_per_slab &&
+          cache->first_offset == plain.first_offset);
+    CHECK_EQ(cache->stride, 24);        /* no red zone between one object and the next */
+    p = kmem_cache_alloc(cache);
+    CHECK_EQ(p[0], CONSTRUCTED);
+    kmem_cache_free(cache, p);
+    CHECK_EQ(p[0], CONSTRUCTED);
+    CHECK(kmem_cache_alloc(cache) == p && p[0] == CONSTRUCTED);
+    CHECK_EQ(debug_log.calls, 0);
+    kmem_cache_free(cache, p);
+}
+
+/* Off, or with only the quarantine (which slabs do not use): today's strides and slabs. */
+static void without_poison_or_red_zones_the_geometry_is_unchanged(void)
+{
+    static const unsigned flags[] = {0, HEAP_DEBUG_QUARANTINE};
+
+    for (size_t f = 0; f < COUNT(flags); f++) {
+        debug_heap(flags[f]);
+        for (size_t size = 1; size <= KMEM_CACHE_MAX_SIZE; size += size < 64 ? 1 : 61) {
+            struct kmem_cache *cache = kmem_cache_create("plain", size, 0, NULL);
+            size_t align = cache->align;
+            CHECK_EQ(cache->debug, 0);
+            CHECK_EQ(cache->stride, (size + align - 1) / align * align);
+            CHECK_EQ(kmem_cache_destroy(cache), 0);
+        }
+        struct kmem_cache *cache = kmem_cache_create("plain-24", 24, 0, NULL);
+        unsigned char *p = kmem_cache_alloc(cache);
+        CHECK(p == object_in(cache, slab_start(p), 0));
+        CHECK_EQ(cache->objects_per_slab, (HEAP_PAGE_BYTES - cache->first_offset) / 24);
+        memset(p, 0x5a, 24);
+        kmem_cache_free(cache, p);
+        CHECK(bytes_are(p, 24, 0x5a));  /* nothing written into a freed object */
+        CHECK(kmem_cache_alloc(cache) == p);
+        kmem_cache_free(cache, p);
+    }
+}
+
+static void kmem_cache_check_names_damaged_poison_as_use_after_free(void)
+{
+    debug_heap(HEAP_DEBUG_ALL);
+    struct kmem_cache *cache = kmem_cache_create("checked", 24, 0, NULL);
+    unsigned char *p = kmem_cache_alloc(cache), *q = kmem_cache_alloc(cache);
+    struct kmem_cache_violation found = {0};
+
+    kmem_cache_free(cache, q);
+    q[7] = 0x00;
+    CHECK(kmem_cache_check(&found) != 0);
+    CHECK(found.what != NULL && strstr(found.what, "use-after-free") != NULL);
+    CHECK(found.cache == cache && found.slab == slab_start(q) && found.object == (uintptr_t)q);
+    q[7] = HEAP_POISON_FREE;
+    p[3] = 0x00;                        /* a live object's bytes are its own */
+    CHECK_EQ(kmem_cache_check(NULL), 0);
+    CHECK_EQ(debug_log.calls, 0);       /* the check only looks */
+    kmem_cache_free(cache, p);
+}
+
+static void kmem_cache_check_names_a_damaged_red_zone_as_out_of_bounds(void)
+{
+    debug_heap(HEAP_DEBUG_REDZONE);
+    struct kmem_cache *cache = kmem_cache_create("checked", 24, 0, NULL);
+    unsigned char *p = kmem_cache_alloc(cache), *q = kmem_cache_alloc(cache);
+    struct kmem_cache_violation found = {0};
+
+    q[31] = 0x00;
+    CHECK(kmem_cache_check(&found) != 0);
+    CHECK(found.what != NULL && strstr(found.what, "out-of-bounds") != NULL);
+    CHECK(found.cache == cache && found.slab == slab_start(q) && found.object == (uintptr_t)q);
+    q[31] = HEAP_POISON_REDZONE;
+    CHECK_EQ(kmem_cache_check(NULL), 0);
+    kmem_cache_free(cache, p);
+    kmem_cache_free(cache, q);
+}
+
+static void a_debugging_cache_runs_out_of_memory_cleanly(void)
+{
+    enum { MAX = 4096 };
+    static void *objects[MAX];
+
+    heap_init();
+    kmem_cache_init();
+    heap_set_debug(HEAP_DEBUG_ALL);
+    heap_add_region(arena, SMALL_HEAP_BYTES);
+    struct kmem_cache *cache = kmem_cache_create("small", 64, 0, NULL);
+    size_t n = allocate(cache, objects, MAX);
+    CHECK(n > 0 && n < MAX);
+    CHECK_EQ(stats_of(cache).failed_allocations, 1);
+    free_all(cache, objects, n);
+    CHECK_EQ(debug_log.calls, 0);
+    CHECK_EQ(kmem_cache_destroy(cache), 0);
+}
+
+/* ---- slabs come from the heap itself, never from a sampler ---------------------------- */
+
+static size_t sampler_offers;
+
+static void *offered(size_t size, const void *caller)
+{
+    (void)size;
+    (void)caller;
+    sampler_offers++;
+    return NULL;
+}
+
+static int owns_nothing(const void *p) { (void)p; return 0; }
+static void free_nothing(void *p, const void *caller) { (void)p; (void)caller; }
+static size_t size_of_nothing(const void *p) { (void)p; return 0; }
+
+static void slabs_are_never_offered_to_the_sampler(void)
+{
+    static const struct heap_sampler every_call = {offered, owns_nothing, free_nothing,
+                                                    size_of_nothing, 1};
+    struct kmem_cache *cache = kmem_cache_create("unsampled", 24, 0, NULL);
+    void *objects[400];
+
+    sampler_offers = 0;
+    heap_set_sampler(&every_call);
+    CHECK_EQ(allocate(cache, objects, COUNT(objects)), COUNT(objects));
+    CHECK(stats_of(cache).slabs >= 2);
+    CHECK_EQ(sampler_offers, 0);
+    void *block = kmalloc(24);          /* while kmalloc itself is offered every time */
+    CHECK_EQ(sampler_offers, 1);
+    kfree(block);
+    heap_set_sampler(NULL);
+    free_all(cache, objects, COUNT(objects));
+}
+
+static void kmem_cache_of_names_the_cache_of_every_byte_of_its_slabs_and_nothing_else(void)
+{
+    struct kmem_cache *cache = kmem_cache_create("named", 100, 0, NULL);
+    void *p = kmem_cache_alloc(cache), *block = kmalloc(HEAP_PAGE_BYTES);
+    uintptr_t slab = slab_start(p);
+
+    for (uintptr_t a = slab; a < slab + cache->slab_bytes; a += 61)
+        CHECK(kmem_cache_of((void *)a) == cache);
+    CHECK(kmem_cache_of(block) == NULL && kmem_cache_of(&slab) == NULL);
+    kfree(block);
+    kmem_cache_free(cache, p);
+}
+
+/* ---- the fast free: the cache's window on the frame table ------------------------------- */
+
+static void the_frame_window_covers_exactly_the_region_that_holds_an_address(void)
+{
+    struct heap_frame_window w;
+    uintptr_t start, end;
+    void *page = kmalloc(HEAP_PAGE_BYTES);
+
+    CHECK(heap_region(0, &start, &end) == 1);
+    CHECK_EQ(heap_frame_window_of(page, &w), 1);
+    CHECK(w.start == start && w.start + w.span <= end && w.span > 0);
+    CHECK_EQ(heap_window_slab_at(&w, (uintptr_t)page), 0);
+    CHECK(heap_mark_slab(page, 1) == HEAP_OK);
+    CHECK_EQ(heap_window_slab_at(&w, (uintptr_t)page), 1);
+    CHECK_EQ(heap_window_slab_at(&w, (uintptr_t)page + HEAP_PAGE_BYTES), 0);
+    CHECK(heap_mark_slab(page, 0) == HEAP_OK);
+    CHECK_EQ(heap_window_slab_at(&w, (uintptr_t)page), 0);
+    kfree(page);
+}
+
+static void the_frame_window_of_an_address_outside_the_heap_holds_nothing(void)
+{
+    struct heap_frame_window w = {1, 2, 3};
+    int outside = 0;
+
+    CHECK_EQ(heap_frame_window_of(&outside, &w), 0);
+    CHECK(w.start == 0 && w.span == 0 && w.frame_base == 0);
+    CHECK_EQ(heap_window_slab_at(&w, 0), 0);
+}
+
+/*
+ * Slabs in two regions: the cache's window is the newest slab's region, so
+ * objects of the other take kmem_cache_free's careful way, and are freed.
+ */
+static void objects_of_a_slab_outside_the_window_are_freed_the_careful_way(void)
+{
+    enum { MAX = 4096 };
+    static void *objects[MAX];
+    struct kmem_cache *cache;
+    struct heap_frame_window first;
+    size_t n, frees;
+
+    heap_of(SMALL_HEAP_BYTES);
+    cache = kmem_cache_create("two-regions", 64, 0, NULL);
+    n = allocate(cache, objects, MAX);
+    CHECK(n > 0 && n < MAX);
+    first = cache->window;
+    CHECK(heap_add_region(arena + ARENA_BYTES / 2, SMALL_HEAP_BYTES) > 0);
+    objects[n] = kmem_cache_alloc(cache);
+    CHECK(objects[n] != NULL && cache->window.start != first.start);
+    frees = stats_of(cache).frees;
+    free_all(cache, objects, n + 1);
+    CHECK_EQ(stats_of(cache).frees, frees + n + 1);
+    CHECK_EQ(stats_of(cache).active_objects, 0);
+    CHECK_EQ(stats_of(cache).refused_frees, 0);
+    CHECK_EQ(kmem_cache_destroy(cache), 0);
+}
+
 static void kmem_cache_shrink_gives_every_empty_slab_back(void)
 {
     struct kmem_cache *cache = kmem_cache_create("shrink", 200, 0, NULL);
@@ -1347,6 +1710,22 @@ static const struct test tests[] = {
     TEST_ENTRY(heap_slab_of_finds_a_slab_from_every_byte_of_its_pages),
     TEST_ENTRY(heap_slab_of_refuses_a_one_page_slab_whose_entry_is_damaged_or_moved),
     TEST_ENTRY(heap_slab_of_refuses_a_slab_entry_for_a_frame_partly_outside_the_blocks),
+    TEST_ENTRY(with_poison_a_write_after_free_is_reported_when_the_object_is_handed_out_again),
+    TEST_ENTRY(with_poison_a_changed_last_byte_is_reported_as_not_0xa5),
+    TEST_ENTRY(with_the_red_zone_a_write_past_the_end_is_reported_when_the_object_is_freed),
+    TEST_ENTRY(each_flag_reports_exactly_the_damage_it_watches),
+    TEST_ENTRY(poison_reads_0x6b_in_a_freed_object_and_0xa5_in_its_last_byte),
+    TEST_ENTRY(the_red_zone_grows_the_stride_and_follows_every_object_of_a_slab),
+    TEST_ENTRY(a_cache_with_a_constructor_is_untouched_by_debugging),
+    TEST_ENTRY(without_poison_or_red_zones_the_geometry_is_unchanged),
+    TEST_ENTRY(kmem_cache_check_names_damaged_poison_as_use_after_free),
+    TEST_ENTRY(kmem_cache_check_names_a_damaged_red_zone_as_out_of_bounds),
+    TEST_ENTRY(a_debugging_cache_runs_out_of_memory_cleanly),
+    TEST_ENTRY(slabs_are_never_offered_to_the_sampler),
+    TEST_ENTRY(kmem_cache_of_names_the_cache_of_every_byte_of_its_slabs_and_nothing_else),
+    TEST_ENTRY(the_frame_window_covers_exactly_the_region_that_holds_an_address),
+    TEST_ENTRY(the_frame_window_of_an_address_outside_the_heap_holds_nothing),
+    TEST_ENTRY(objects_of_a_slab_outside_the_window_are_freed_the_careful_way),
     TEST_ENTRY(kmem_cache_shrink_gives_every_empty_slab_back),
     TEST_ENTRY(shrinking_an_emptied_cache_gives_the_heap_back_every_slab_byte),
     TEST_ENTRY(kmem_cache_shrink_keeps_full_and_partial_slabs),
@@ -1387,6 +1766,8 @@ static void test_setup(void)
     memset(&refusal, 0, sizeof(refusal));
     memset(&report, 0, sizeof(report));
     memset(&ctor_log, 0, sizeof(ctor_log));
+    memset(&debug_log, 0, sizeof(debug_log));
+    heap_on_debug_report(record_debug);
 }
 
 /* Every test leaves a heap and caches that pass both checks. */
