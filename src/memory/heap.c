@@ -439,11 +439,14 @@ static inline void list_unlink(const struct list_header *node)
     next->prev = prev;
 }
 
-/* The count of a list that loses a block; the last one leaves the list empty. */
+/*
+ * The count of a list that loses a block; the last one leaves the list
+ * empty. Its bit was set (the list held a block), so flipping it clears it.
+ */
 static inline void free_count_drop(unsigned scale)
 {
     if (--heap.free_count[scale] == 0)
-        heap.nonempty &= ~((uintptr_t)1 << scale);
+        heap.nonempty ^= (uintptr_t)1 << scale;
 }
 
 static inline void free_list_remove(uintptr_t block, unsigned scale)
@@ -463,9 +466,7 @@ static inline uintptr_t free_list_pop(unsigned scale)
 
     head->next = next;
     next->prev = head;
-    heap.free_count[scale]--;
-    if (next == head)
-        heap.nonempty &= ~((uintptr_t)1 << scale);
+    free_count_drop(scale);
     return block_of_link(node);
 }
 
@@ -674,36 +675,16 @@ size_t heap_add_region(void *start, size_t length)
 
 /* ---- kmalloc --------------------------------------------------------------- */
 
-/* One level of a split: the free upper half at upper, its header at header, onto its list. */
+/*
+ * One level of a split: the free upper half at upper, its header at header,
+ * onto the list at head (whose count is *count).
+ */
 static INLINE_ALWAYS void split_level(uintptr_t upper, struct block_header *header,
-                                      uint64_t key, unsigned scale)
+                                      uint64_t key, struct list_header *head, size_t *count)
 {
     header_put(header, word_hash(upper) ^ key);
-    list_link(&heap.free_lists[scale], link_of(upper));
-    heap.free_count[scale]++;
-}
-
-/*
- * The page scales of split, in region r: an upper half's header is its
- * frame's entry. When the block goes on below a page, its frame is carved
- * into small blocks from now on. Returns the scale the block has reached.
- */
-static INLINE_ALWAYS unsigned page_split(uintptr_t block, unsigned from, unsigned to,
-                                         const struct region *r)
-{
-    uintptr_t frame_base = r->frame_base;   /* no list store can change it: kept in a register */
-    unsigned stop = to > PAGE_SCALE ? to : PAGE_SCALE;
-    uint64_t key = key_word(from, HEAP_BLOCK_FREE);
-
-    for (uintptr_t size = scale_bytes(from); from > stop;) {
-        from--;
-        size >>= 1;
-        key -= KEY_WORD_STEP;
-        split_level(block + size, frame_entry_at(frame_base, block + size), key, from);
-    }
-    if (to < PAGE_SCALE)
-        header_set(frame_entry_at(frame_base, block), 0, state_tag(HEAP_FRAME_SMALL));
-    return from;
+    list_link(head, link_of(upper));
+    ++*count;
 }
 
 /*
@@ -711,9 +692,12 @@ static INLINE_ALWAYS unsigned page_split(uintptr_t block, unsigned from, unsigne
  * `to` <= `from`: keep the lower half each time, and put the upper half on
  * its list. Only the upper halves get headers, each written once (one
  * store): the halves in between are never seen by anyone, and the caller
- * writes the block's own. Across the page boundary the headers move from
- * the frame table into the blocks. The counters and the non-empty bitmap
- * (every list of [to, from) gets a block) change once, before the loop.
+ * writes the block's own. An upper half of a page or more has its header in
+ * its frame's entry; when the block goes on below a page, its frame is
+ * carved into small blocks from then on, and the headers are in band. The
+ * counters and the non-empty bitmap (every list of [to, from) gets a block)
+ * change once, before the loops; the loops step the size, the key, the list
+ * and its count.
  *
  *   scale 13:  [                  block                  ]    table: FREE s13
  *   scale 12:  [       block        ][ upper: onto list 12]    table: FREE s12 for upper
@@ -725,16 +709,28 @@ static INLINE_ALWAYS unsigned page_split(uintptr_t block, unsigned from, unsigne
 static INLINE_ALWAYS void split(uintptr_t block, unsigned from, unsigned to,
                                 const struct region *r)
 {
-    heap.stats.splits += from - to;
-    heap.nonempty |= scale_bytes(from) - scale_bytes(to);
-    if (from >= PAGE_SCALE)
-        from = page_split(block, from, to, r);
+    uintptr_t size = scale_bytes(from), stop = scale_bytes(to);
+    struct list_header *head = &heap.free_lists[from];
+    size_t *count = &heap.free_count[from];
     uint64_t key = key_word(from, HEAP_BLOCK_FREE);
-    for (uintptr_t size = scale_bytes(from); from > to;) {
-        from--;
+
+    heap.stats.splits += from - to;
+    heap.nonempty |= size - stop;
+    if (from >= PAGE_SCALE) {
+        uintptr_t frame_base = r->frame_base, page_stop = stop > PAGE_BYTES ? stop : PAGE_BYTES;
+        for (; size > page_stop; head--, count--) {
+            size >>= 1;
+            key -= KEY_WORD_STEP;
+            split_level(block + size, frame_entry_at(frame_base, block + size), key, head - 1,
+                        count - 1);
+        }
+        if (to < PAGE_SCALE)
+            header_set(frame_entry_at(frame_base, block), 0, state_tag(HEAP_FRAME_SMALL));
+    }
+    for (; size > stop; head--, count--) {
         size >>= 1;
         key -= KEY_WORD_STEP;
-        split_level(block + size, header_at(block + size), key, from);
+        split_level(block + size, header_at(block + size), key, head - 1, count - 1);
     }
 }
 
@@ -1113,89 +1109,104 @@ static inline uintptr_t merge_limit(uintptr_t a, const struct region *r)
     return (above < below ? above : below) / 2;
 }
 
-/* A merge took the free buddy of this size and scale: off its list, which may empty. */
-static INLINE_ALWAYS void merge_take(uintptr_t buddy, uintptr_t size, unsigned scale)
+/* Where a merge is: the block so far, its size, its key (as a free block) and its list's count. */
+struct merge {
+    uintptr_t block, size;
+    uint32_t key;
+    size_t *count;
+};
+
+static INLINE_ALWAYS struct merge merge_start(uintptr_t block, unsigned scale)
+{
+    return (struct merge){block, scale_bytes(scale), tag_key(scale, HEAP_BLOCK_FREE),
+                          &heap.free_count[scale]};
+}
+
+/* Take the free buddy of m's block off its list; m becomes the merged block, a scale up. */
+static INLINE_ALWAYS void merge_take(struct merge *m, uintptr_t buddy)
 {
     list_unlink(link_of(buddy));
-    if (--heap.free_count[scale] == 0)
-        heap.nonempty &= ~size;
+    if (--*m->count == 0)
+        heap.nonempty ^= m->size;       /* as free_count_drop; a store, so one branch, no select */
+    m->block &= buddy;                  /* the lower of the two */
+    m->size <<= 1;
+    m->key += KEY_STEP;
+    m->count++;
+    heap.stats.merges++;
+}
+
+/* The merge's end: its block gets a free header (at header) and goes onto its list. */
+static INLINE_ALWAYS void merge_finish(const struct merge *m, struct block_header *header)
+{
+    header_put(header, word_hash(m->block) ^ (uint64_t)m->key << 32);
+    list_link(&heap.free_lists[floor_log2(m->size)], link_of(m->block));
+    ++*m->count;
+    heap.nonempty |= m->size;
 }
 
 /*
  * Merge a free page block (on no list) at block of scale `scale` with its
  * buddy while the checklist allows, climbing a scale each time, then give
- * the result its header and put it on its free list; `limit` is
- * merge_limit(block, r) and `from` the scale the free began at (for the
- * counter). The absorbed buddies' entries stay behind, saying free: a
- * pointer to one is a double free, as for a small upper half.
+ * the result its header and put it on its free list. The absorbed buddies'
+ * entries stay behind, saying free: a pointer to one is a double free, as
+ * for a small upper half.
  *
  *   scale 12:  [freed ][buddy ]                    buddy off list 12
  *   scale 13:  [    merged    ][     buddy    ]    buddy off list 13
  *   scale 14:  [            merged            ]    onto list 14
  */
-static INLINE_ALWAYS void page_merge_within(uintptr_t block, unsigned scale,
-                                            const struct region *r, uintptr_t limit,
-                                            unsigned from)
-{
-    uintptr_t frame_base = r->frame_base, size = scale_bytes(scale);
-    uint32_t key = tag_key(scale, HEAP_BLOCK_FREE);
-
-    for (; size <= limit; size <<= 1, scale++, key += KEY_STEP) {
-        uintptr_t buddy = block ^ size;
-        if (header_tag(frame_entry_at(frame_base, buddy)) != (tag_hash(buddy) ^ key))
-            break;                                              /* (c), (d), (e) */
-        merge_take(buddy, size, scale);
-        block &= buddy;                                         /* the lower of the two */
-    }
-    heap.stats.merges += scale - from;
-    header_put(frame_entry_at(frame_base, block), word_hash(block) ^ (uint64_t)key << 32);
-    list_link(&heap.free_lists[scale], link_of(block));
-    heap.free_count[scale]++;
-    heap.nonempty |= size;
-}
-
 static void page_merge(uintptr_t block, unsigned scale, const struct region *r)
 {
-    page_merge_within(block, scale, r, merge_limit(block, r), scale);
+    struct merge m = merge_start(block, scale);
+    uintptr_t frame_base = r->frame_base, limit = merge_limit(block, r);
+
+    while (m.size <= limit) {
+        uintptr_t buddy = m.block ^ m.size;
+        if (header_tag(frame_entry_at(frame_base, buddy)) != (tag_hash(buddy) ^ m.key))
+            break;                                              /* (c), (d), (e) */
+        merge_take(&m, buddy);
+    }
+    merge_finish(&m, frame_entry_at(frame_base, m.block));
+}
+
+/*
+ * A small merge that reached a page at block: its frame stops saying SMALL
+ * (even if the page merges on into a block below it), and it merges on as
+ * a page block.
+ */
+static OUT_OF_LINE void page_merge_reached(uintptr_t block, const struct region *r)
+{
+    header_put(frame_entry(r, block), word_hash(block) ^ key_word(PAGE_SCALE, HEAP_BLOCK_FREE));
+    page_merge(block, PAGE_SCALE, r);
 }
 
 /*
  * The same for a free small block whose buddy small_give_back found
  * mergeable. Only the merged block needs a new header. One that reached a
- * page is a page block from then on: its frame stops saying SMALL (even if
- * the page merges on into a block below it) and it goes on merging as one.
+ * page is a page block from then on (page_merge_reached). Its loop holds
+ * few enough values that it saves no register.
  *
  *   scale 10:  [freed][buddy]                      in band
  *   scale 11:  [   merged   ][   buddy   ]         in band
- *   scale 12:  [          merged         ]  ...    in the frame table: page_merge_within
+ *   scale 12:  [          merged         ]  ...    in the frame table: page_merge_reached
  */
 static OUT_OF_LINE void small_merge(uintptr_t block, unsigned scale, const struct region *r)
 {
-    uintptr_t size = scale_bytes(scale), limit = merge_limit(block, r);
+    struct merge m = merge_start(block, scale);
+    uintptr_t limit = merge_limit(block, r);
     uintptr_t small_limit = limit < PAGE_BYTES / 2 ? limit : PAGE_BYTES / 2;
-    uint32_t key = tag_key(scale, HEAP_BLOCK_FREE);
-    unsigned from = scale;
 
-    do {
-        uintptr_t buddy = block ^ size;
-        merge_take(buddy, size, scale);
-        block &= buddy;
-        size <<= 1;
-        scale++;
-        key += KEY_STEP;
-    } while (size <= small_limit
-             && header_tag(header_at(block ^ size)) == (tag_hash(block ^ size) ^ key));
-    uint64_t word = word_hash(block) ^ (uint64_t)key << 32;
-    if (scale < PAGE_SCALE) {
-        heap.stats.merges += scale - from;
-        header_put(header_at(block), word);
-        list_link(&heap.free_lists[scale], link_of(block));
-        heap.free_count[scale]++;
-        heap.nonempty |= size;
-        return;
+    merge_take(&m, block ^ m.size);
+    while (m.size <= small_limit) {
+        uintptr_t buddy = m.block ^ m.size;
+        if (header_tag(header_at(buddy)) != (tag_hash(buddy) ^ m.key))
+            break;                                              /* (c), (d), (e) */
+        merge_take(&m, buddy);
     }
-    header_put(frame_entry(r, block), word);
-    page_merge_within(block, scale, r, limit, from);
+    if (m.size == PAGE_BYTES)
+        page_merge_reached(m.block, r);
+    else
+        merge_finish(&m, header_at(m.block));
 }
 
 /* Give a small block whose header says free back: merged with its buddy, or onto its list. */
@@ -1343,27 +1354,29 @@ static OUT_OF_LINE enum heap_status small_release_missed(void *ptr, const void *
 /*
  * kfree and heap_free: a small block's common case inline, a page's out of
  * line. Every other way out is a jump to an out-of-line function, so that
- * the common case saves no register and sets up no stack frame.
+ * the common case saves no register and sets up no stack frame. Each way
+ * out reads the caller itself (CALLER in a function always inlined names
+ * the caller of the function it is inlined into): nothing holds it meanwhile.
  */
-static INLINE_ALWAYS enum heap_status block_release(void *ptr, const void *caller, bool report)
+static INLINE_ALWAYS enum heap_status block_release(void *ptr, bool report)
 {
     uintptr_t block = (uintptr_t)ptr - HEADER_BYTES;
     const struct region *r = heap.recent;
 
     if (page_aligned((uintptr_t)ptr))
-        return page_release(ptr, caller, report);
+        return page_release(ptr, CALLER, report);
     if (block - r->start >= r->span)
-        return small_release_missed(ptr, caller, report);
+        return small_release_missed(ptr, CALLER, report);
     unsigned scale = small_live_scale(block, r);
     if (scale == 0)
-        return pointer_free(ptr, caller, report);
+        return pointer_free(ptr, CALLER, report);
     small_free_scaled(block, scale, r);
     return HEAP_OK;
 }
 
-void kfree(void *ptr) { block_release(ptr, CALLER, true); }
+void kfree(void *ptr) { block_release(ptr, true); }
 
-enum heap_status heap_free(void *ptr) { return block_release(ptr, CALLER, false); }
+enum heap_status heap_free(void *ptr) { return block_release(ptr, false); }
 
 void heap_report_refusal(const void *ptr, enum heap_status why, const void *caller)
 {
