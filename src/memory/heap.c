@@ -98,6 +98,8 @@ struct region {
     uintptr_t span;                 /* end - start, for the one-compare range tests */
     uintptr_t frame_base;
     struct block_header *frames;    /* the table's first entry (of the frame holding start) */
+    uintptr_t whole_start;          /* the whole frames of [start, end): [whole_start, +whole_span) */
+    uintptr_t whole_span;           /* (0 if none); a merge below a page never leaves one */
 };
 
 /*
@@ -602,6 +604,8 @@ static void region_table(struct region *r)
 
     r->end = !table ? r->limit : below > r->start ? below : r->limit - bytes;
     r->span = r->end - r->start;
+    r->whole_start = page_aligned(r->start) ? r->start : frame_of(r->start) + PAGE_BYTES;
+    r->whole_span = frame_of(r->end) > r->whole_start ? frame_of(r->end) - r->whole_start : 0;
     r->frames = table ? (struct block_header *)r->end : no_table;
     r->frame_base = (uintptr_t)r->frames - first_frame * sizeof(struct block_header);
     if (!table)
@@ -758,11 +762,11 @@ static inline void *small_claim(unsigned scale, size_t size)
 static INLINE_ALWAYS void *small_split_claim(uintptr_t block, unsigned from, unsigned scale,
                                              size_t size, const struct region *r)
 {
-    split(block, from, scale, r);
-    header_put(header_at(block),
+    header_put(header_at(block),       /* first: then nothing but the split's own values is live */
                (word_hash(block) ^ key_word(scale, HEAP_BLOCK_ALLOCATED)) | (uint32_t)size);
     heap.stats.requested_bytes += size;
     heap.stats.allocations++;
+    split(block, from, scale, r);
     return (void *)(block + HEADER_BYTES);
 }
 
@@ -851,7 +855,7 @@ static inline void *block_claim(unsigned from, unsigned scale, size_t size)
         return run_claim(from, scale, size);
     if (from != scale)
         return small_claim_split(from, scale, size);
-    return small_claim(scale, size);
+    return small_claim(from, size);            /* from == scale: the tzcnt result, already in a register */
 }
 
 static void *allocation_missed(size_t size, const void *caller, bool sampled);
@@ -1138,8 +1142,10 @@ static INLINE_ALWAYS void merge_take(struct merge *m, uintptr_t buddy)
 /* The merge's end: its block gets a free header (at header) and goes onto its list. */
 static INLINE_ALWAYS void merge_finish(const struct merge *m, struct block_header *header)
 {
+    size_t scale = (size_t)lowest_bit(m->size);     /* a power of two: its only bit */
+
     header_put(header, word_hash(m->block) ^ (uint64_t)m->key << 32);
-    list_link(&heap.free_lists[floor_log2(m->size)], link_of(m->block));
+    list_link(heap.free_lists + scale, link_of(m->block));
     ++*m->count;
     heap.nonempty |= m->size;
 }
@@ -1181,20 +1187,20 @@ static OUT_OF_LINE void page_merge_reached(uintptr_t block, const struct region 
 }
 
 /*
- * The same for a free small block whose buddy small_give_back found
- * mergeable. Only the merged block needs a new header. One that reached a
- * page is a page block from then on (page_merge_reached). Its loop holds
- * few enough values that it saves no register.
+ * The same for a free small block whose buddy was found mergeable, while
+ * its size is at most small_limit (merge_limit, and below a page). Only the
+ * merged block needs a new header. One that reached a page is a page block
+ * from then on (page_merge_reached). Its loop holds few enough values that
+ * it saves no register.
  *
  *   scale 10:  [freed][buddy]                      in band
  *   scale 11:  [   merged   ][   buddy   ]         in band
  *   scale 12:  [          merged         ]  ...    in the frame table: page_merge_reached
  */
-static OUT_OF_LINE void small_merge(uintptr_t block, unsigned scale, const struct region *r)
+static INLINE_ALWAYS void small_merge_within(uintptr_t block, unsigned scale,
+                                             const struct region *r, uintptr_t small_limit)
 {
     struct merge m = merge_start(block, scale);
-    uintptr_t limit = merge_limit(block, r);
-    uintptr_t small_limit = limit < PAGE_BYTES / 2 ? limit : PAGE_BYTES / 2;
 
     merge_take(&m, block ^ m.size);
     while (m.size <= small_limit) {
@@ -1209,6 +1215,21 @@ static OUT_OF_LINE void small_merge(uintptr_t block, unsigned scale, const struc
         merge_finish(&m, header_at(m.block));
 }
 
+/* small_merge_within for a block anywhere in r: merge_limit says how far. */
+static OUT_OF_LINE void small_merge(uintptr_t block, unsigned scale, const struct region *r)
+{
+    uintptr_t limit = merge_limit(block, r);
+
+    small_merge_within(block, scale, r, limit < PAGE_BYTES / 2 ? limit : PAGE_BYTES / 2);
+}
+
+/* small_merge_within for a block in one of r's whole frames: every merge below a page stays in r. */
+static OUT_OF_LINE void small_merge_inside(uintptr_t block, unsigned scale,
+                                           const struct region *r)
+{
+    small_merge_within(block, scale, r, PAGE_BYTES / 2);
+}
+
 /* Give a small block whose header says free back: merged with its buddy, or onto its list. */
 static inline void small_give_back(uintptr_t block, unsigned scale, const struct region *r)
 {
@@ -1218,16 +1239,35 @@ static inline void small_give_back(uintptr_t block, unsigned scale, const struct
         free_list_push(block, scale);
 }
 
-/* Free a small block of this scale that pointer_lookup or small_live_scale has vouched for. */
-static inline void small_free_scaled(uintptr_t block, unsigned scale, const struct region *r)
+/* small_give_back for a block in a frame at r's edge: out of line, so kfree keeps r's bounds in no register. */
+static OUT_OF_LINE void small_give_back_at_edge(uintptr_t block, unsigned scale,
+                                                const struct region *r)
+{
+    small_give_back(block, scale, r);
+}
+
+/*
+ * Free a small block of this scale that pointer_lookup or small_live_scale
+ * has vouched for. In one of r's whole frames (the common case) its buddy,
+ * in the same frame, is in r too: the checklist's (a) and (b) hold, and the
+ * tags are all that is left to compare.
+ */
+static INLINE_ALWAYS void small_free_scaled(uintptr_t block, unsigned scale,
+                                           const struct region *r)
 {
     struct block_header *header = header_at(block);
+    uintptr_t buddy = block_buddy(block, scale);
 
     heap.stats.requested_bytes -= header->requested;
     heap.stats.frees++;
     header->state = HEAP_BLOCK_FREE;    /* an upper half's header stays behind: it must say free */
     header->requested = 0;
-    small_give_back(block, scale, r);
+    if (block - r->whole_start >= r->whole_span)
+        small_give_back_at_edge(block, scale, r);
+    else if (header_tag(header_at(buddy)) == block_tag(buddy, scale, HEAP_BLOCK_FREE))
+        small_merge_inside(block, scale, r);
+    else
+        free_list_push(block, scale);
 }
 
 static inline void small_free(uintptr_t block, const struct region *r)
