@@ -1161,29 +1161,41 @@ static INLINE_ALWAYS void merge_finish(const struct merge *m, struct block_heade
  *   scale 13:  [    merged    ][     buddy    ]    buddy off list 13
  *   scale 14:  [            merged            ]    onto list 14
  */
+static INLINE_ALWAYS void page_merge_levels(struct merge *m, const struct region *r)
+{
+    uintptr_t frame_base = r->frame_base, limit = merge_limit(m->block, r);
+
+    while (m->size <= limit) {
+        uintptr_t buddy = m->block ^ m->size;
+        if (header_tag(frame_entry_at(frame_base, buddy)) != (tag_hash(buddy) ^ m->key))
+            break;                                              /* (c), (d), (e) */
+        merge_take(m, buddy);
+    }
+}
+
 static void page_merge(uintptr_t block, unsigned scale, const struct region *r)
 {
     struct merge m = merge_start(block, scale);
-    uintptr_t frame_base = r->frame_base, limit = merge_limit(block, r);
 
-    while (m.size <= limit) {
-        uintptr_t buddy = m.block ^ m.size;
-        if (header_tag(frame_entry_at(frame_base, buddy)) != (tag_hash(buddy) ^ m.key))
-            break;                                              /* (c), (d), (e) */
-        merge_take(&m, buddy);
-    }
-    merge_finish(&m, frame_entry_at(frame_base, m.block));
+    page_merge_levels(&m, r);
+    merge_finish(&m, frame_entry(r, m.block));
 }
 
 /*
  * A small merge that reached a page at block: its frame stops saying SMALL
- * (even if the page merges on into a block below it), and it merges on as
- * a page block.
+ * and it merges on as a page block. If it merges on into a block below it,
+ * its entry stays behind saying free, as an absorbed buddy's does (written
+ * after the loop, which reads only buddies' entries; when the page starts
+ * the merged block, merge_finish writes that entry anyway).
  */
 static OUT_OF_LINE void page_merge_reached(uintptr_t block, const struct region *r)
 {
-    header_put(frame_entry(r, block), word_hash(block) ^ key_word(PAGE_SCALE, HEAP_BLOCK_FREE));
-    page_merge(block, PAGE_SCALE, r);
+    struct merge m = merge_start(block, PAGE_SCALE);
+
+    page_merge_levels(&m, r);
+    if (m.block != block)
+        header_put(frame_entry(r, block), word_hash(block) ^ key_word(PAGE_SCALE, HEAP_BLOCK_FREE));
+    merge_finish(&m, frame_entry(r, m.block));
 }
 
 /*
