@@ -1161,9 +1161,10 @@ static INLINE_ALWAYS void merge_finish(const struct merge *m, struct block_heade
  *   scale 13:  [    merged    ][     buddy    ]    buddy off list 13
  *   scale 14:  [            merged            ]    onto list 14
  */
-static INLINE_ALWAYS void page_merge_levels(struct merge *m, const struct region *r)
+static INLINE_ALWAYS void page_merge_levels(struct merge *m, const struct region *r,
+                                            uintptr_t frame_base)
 {
-    uintptr_t frame_base = r->frame_base, limit = merge_limit(m->block, r);
+    uintptr_t limit = merge_limit(m->block, r);
 
     while (m->size <= limit) {
         uintptr_t buddy = m->block ^ m->size;
@@ -1176,9 +1177,10 @@ static INLINE_ALWAYS void page_merge_levels(struct merge *m, const struct region
 static void page_merge(uintptr_t block, unsigned scale, const struct region *r)
 {
     struct merge m = merge_start(block, scale);
+    uintptr_t frame_base = r->frame_base;   /* no list store can change it: kept in a register */
 
-    page_merge_levels(&m, r);
-    merge_finish(&m, frame_entry(r, m.block));
+    page_merge_levels(&m, r, frame_base);
+    merge_finish(&m, frame_entry_at(frame_base, m.block));
 }
 
 /*
@@ -1191,11 +1193,13 @@ static void page_merge(uintptr_t block, unsigned scale, const struct region *r)
 static OUT_OF_LINE void page_merge_reached(uintptr_t block, const struct region *r)
 {
     struct merge m = merge_start(block, PAGE_SCALE);
+    uintptr_t frame_base = r->frame_base;
 
-    page_merge_levels(&m, r);
+    page_merge_levels(&m, r, frame_base);
     if (m.block != block)
-        header_put(frame_entry(r, block), word_hash(block) ^ key_word(PAGE_SCALE, HEAP_BLOCK_FREE));
-    merge_finish(&m, frame_entry(r, m.block));
+        header_put(frame_entry_at(frame_base, block),
+                   word_hash(block) ^ key_word(PAGE_SCALE, HEAP_BLOCK_FREE));
+    merge_finish(&m, frame_entry_at(frame_base, m.block));
 }
 
 /*
