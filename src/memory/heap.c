@@ -80,7 +80,7 @@ _Static_assert(MIN_BLOCK_BYTES <= HEAP_PAGE_BYTES / 2, "some blocks are small");
 _Static_assert(TAG_OFFSET == 4 && offsetof(struct block_header, state) == 5
                && offsetof(struct block_header, check) == 6, "scale, state, check: one tag word");
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "tag: scale | state << 8 | check << 16");
-_Static_assert(offsetof(struct block_header, requested) == 0, "a header word: requested | tag << 32");
+_Static_assert(offsetof(struct block_header, requested) == 0, "header word: requested | tag << 32");
 _Static_assert(TRAILER_BYTES % _Alignof(struct heap_debug_trailer) == 0
                && _Alignof(struct heap_debug_trailer) <= HEAP_ALIGNMENT, "a trailer ends a block");
 _Static_assert(SLACK < HEAP_MAX_REQUEST && HEAP_QUARANTINE_BLOCKS > 0, "debug sizes add up");
@@ -98,8 +98,9 @@ struct region {
     uintptr_t span;                 /* end - start, for the one-compare range tests */
     uintptr_t frame_base;
     struct block_header *frames;    /* the table's first entry (of the frame holding start) */
-    uintptr_t whole_start;          /* the whole frames of [start, end): [whole_start, +whole_span) */
-    uintptr_t whole_span;           /* (0 if none); a merge below a page never leaves one */
+    uintptr_t whole_start;          /* the whole frames of [start, end) are */
+    uintptr_t whole_span;           /* [whole_start, + whole_span), 0 if none: a merge below a
+                                       page never leaves one */
 };
 
 /*
@@ -326,7 +327,7 @@ static inline struct block_header *frame_entry(const struct region *r, uintptr_t
     return (struct block_header *)(r->frame_base + (a >> PAGE_SCALE) * sizeof(struct block_header));
 }
 
-/* The same from the region's frame_base alone, which the split and merge loops keep in a register. */
+/* The same from a region's frame_base alone, which the split and merge loops keep in registers. */
 static inline struct block_header *frame_entry_at(uintptr_t frame_base, uintptr_t a)
 {
     return (struct block_header *)(frame_base + (a >> PAGE_SCALE) * sizeof(struct block_header));
@@ -778,7 +779,7 @@ static OUT_OF_LINE void *small_claim_from_page(unsigned from, unsigned scale, si
     return small_split_claim(block, from, scale, size, region_of(block));
 }
 
-/* small_split_claim from a small block: no region needed, nothing saved on the stack. */
+/* small_split_claim from a small block: no region needed. */
 static OUT_OF_LINE void *small_claim_split(unsigned from, unsigned scale, size_t size)
 {
     if (from >= PAGE_SCALE)
@@ -855,7 +856,7 @@ static inline void *block_claim(unsigned from, unsigned scale, size_t size)
         return run_claim(from, scale, size);
     if (from != scale)
         return small_claim_split(from, scale, size);
-    return small_claim(from, size);            /* from == scale: the tzcnt result, already in a register */
+    return small_claim(from, size);     /* from == scale, and from is already in a register */
 }
 
 static void *allocation_missed(size_t size, const void *caller, bool sampled);
@@ -1206,8 +1207,8 @@ static OUT_OF_LINE void page_merge_reached(uintptr_t block, const struct region 
  * The same for a free small block whose buddy was found mergeable, while
  * its size is at most small_limit (merge_limit, and below a page). Only the
  * merged block needs a new header. One that reached a page is a page block
- * from then on (page_merge_reached). Its loop holds few enough values that
- * it saves no register.
+ * from then on (page_merge_reached), out of line: the loop here needs no
+ * region, so it keeps few values in registers.
  *
  *   scale 10:  [freed][buddy]                      in band
  *   scale 11:  [   merged   ][   buddy   ]         in band
@@ -1239,7 +1240,7 @@ static OUT_OF_LINE void small_merge(uintptr_t block, unsigned scale, const struc
     small_merge_within(block, scale, r, limit < PAGE_BYTES / 2 ? limit : PAGE_BYTES / 2);
 }
 
-/* small_merge_within for a block in one of r's whole frames: every merge below a page stays in r. */
+/* small_merge_within for a block in one of r's whole frames: merges below a page stay in r. */
 static OUT_OF_LINE void small_merge_inside(uintptr_t block, unsigned scale,
                                            const struct region *r)
 {
@@ -1255,7 +1256,7 @@ static inline void small_give_back(uintptr_t block, unsigned scale, const struct
         free_list_push(block, scale);
 }
 
-/* small_give_back for a block in a frame at r's edge: out of line, so kfree keeps r's bounds in no register. */
+/* small_give_back for a block in a frame at r's edge; out of line, so kfree holds no r bounds. */
 static OUT_OF_LINE void small_give_back_at_edge(uintptr_t block, unsigned scale,
                                                 const struct region *r)
 {
