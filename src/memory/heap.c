@@ -80,6 +80,7 @@ _Static_assert(MIN_BLOCK_BYTES <= HEAP_PAGE_BYTES / 2, "some blocks are small");
 _Static_assert(TAG_OFFSET == 4 && offsetof(struct block_header, state) == 5
                && offsetof(struct block_header, check) == 6, "scale, state, check: one tag word");
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "tag: scale | state << 8 | check << 16");
+_Static_assert(offsetof(struct block_header, requested) == 0, "header word: requested | tag << 32");
 _Static_assert(TRAILER_BYTES % _Alignof(struct heap_debug_trailer) == 0
                && _Alignof(struct heap_debug_trailer) <= HEAP_ALIGNMENT, "a trailer ends a block");
 _Static_assert(SLACK < HEAP_MAX_REQUEST && HEAP_QUARANTINE_BLOCKS > 0, "debug sizes add up");
@@ -97,6 +98,9 @@ struct region {
     uintptr_t span;                 /* end - start, for the one-compare range tests */
     uintptr_t frame_base;
     struct block_header *frames;    /* the table's first entry (of the frame holding start) */
+    uintptr_t whole_start;          /* the whole frames of [start, end) are */
+    uintptr_t whole_span;           /* [whole_start, + whole_span), 0 if none: a merge below a
+                                       page never leaves one */
 };
 
 /*
@@ -161,7 +165,7 @@ static unsigned ceil_log2(size_t n)
 /* Largest s with 2^s <= n, for n >= 1. */
 static unsigned floor_log2(unsigned long n)
 {
-    return (unsigned)LONG_BITS - 1 - (unsigned)__builtin_clzl(n);
+    return ((unsigned)LONG_BITS - 1) ^ (unsigned)__builtin_clzl(n);    /* one bsr on x86 */
 }
 
 /* Index of the lowest set bit of n, for n != 0. */
@@ -223,12 +227,50 @@ static inline unsigned scale_for_request(size_t size, size_t limit)
  * the tag a block should have checks all three. Built in one go: the hash
  * already in the top half, the scale XORed into both halves.
  */
+static inline uint32_t tag_hash(uintptr_t block)
+{
+    return (uint32_t)((block * GOLDEN_RATIO) >> (8 * sizeof(uintptr_t) - 32)) & 0xffff0000u;
+}
+
+/*
+ * The rest of a tag, its "key": scale | state << 8 | scale << 16. The three
+ * fields share no bit, so the key of the next scale up is key + KEY_STEP:
+ * the split and merge loops step it instead of building it at each level.
+ */
+static inline uint32_t tag_key(unsigned scale, uint8_t state)
+{
+    return (uint32_t)scale * 0x10001u ^ (uint32_t)state << 8;
+}
+
+#define KEY_STEP 0x10001u
+
 static inline uint32_t block_tag(uintptr_t block, unsigned scale, uint8_t state)
 {
-    uint32_t hash = (uint32_t)((block * GOLDEN_RATIO) >> (8 * sizeof(uintptr_t) - 32));
-
-    return (hash & 0xffff0000u) ^ (uint32_t)scale * 0x10001u ^ (uint32_t)state << 8;
+    return tag_hash(block) ^ tag_key(scale, state);
 }
+
+/*
+ * A whole header as one 64-bit word, requested | tag << 32, for a single
+ * store: word_hash(block) ^ key_word(scale, state) | requested. On a 64-bit
+ * host the hash's 16 bits are already where the word wants them, in the top
+ * of the product, so nothing is shifted; the loops step a key word by
+ * KEY_WORD_STEP as they step a key.
+ */
+static inline uint64_t word_hash(uintptr_t block)
+{
+#if UINTPTR_MAX == UINT32_MAX
+    return (uint64_t)tag_hash(block) << 32;
+#else
+    return (block * GOLDEN_RATIO) & 0xffff000000000000u;
+#endif
+}
+
+static inline uint64_t key_word(unsigned scale, uint8_t state)
+{
+    return (uint64_t)tag_key(scale, state) << 32;
+}
+
+#define KEY_WORD_STEP ((uint64_t)KEY_STEP << 32)
 
 static inline uint16_t block_check(uintptr_t block, unsigned scale)
 {
@@ -259,6 +301,11 @@ static inline uint32_t header_tag(const struct block_header *header)
     return tag;
 }
 
+static inline void header_put(struct block_header *header, uint64_t word)
+{
+    __builtin_memcpy(header, &word, sizeof(word));
+}
+
 /* The tag of a frame table entry that is no header: scale and check 0. */
 static inline uint32_t state_tag(uint8_t state) { return (uint32_t)state << 8; }
 
@@ -278,6 +325,12 @@ static inline struct block_header *header_at(uintptr_t block)
 static inline struct block_header *frame_entry(const struct region *r, uintptr_t a)
 {
     return (struct block_header *)(r->frame_base + (a >> PAGE_SCALE) * sizeof(struct block_header));
+}
+
+/* The same from a region's frame_base alone, which the split and merge loops keep in registers. */
+static inline struct block_header *frame_entry_at(uintptr_t frame_base, uintptr_t a)
+{
+    return (struct block_header *)(frame_base + (a >> PAGE_SCALE) * sizeof(struct block_header));
 }
 
 /* Where the header of the block at block of this scale lives: in band, or in the frame table. */
@@ -356,14 +409,19 @@ static size_t run_pages(const struct block_header *e) { return pages_for(e->requ
  *
  *            n->next = a;  a->prev = n;  n->prev = head;  head->next = n;
  */
-static inline void free_list_push(uintptr_t block, unsigned scale)
+static inline void list_link(struct list_header *head, struct list_header *node)
 {
-    struct list_header *head = &heap.free_lists[scale], *node = link_of(block), *a = head->next;
+    struct list_header *a = head->next;
 
     node->next = a;             /* in this order the compiler keeps them plain stores */
     a->prev = node;
     node->prev = head;
     head->next = node;
+}
+
+static inline void free_list_push(uintptr_t block, unsigned scale)
+{
+    list_link(&heap.free_lists[scale], link_of(block));
     heap.free_count[scale]++;
     heap.nonempty |= (uintptr_t)1 << scale;
 }
@@ -376,15 +434,28 @@ static inline void free_list_push(uintptr_t block, unsigned scale)
  *
  *            p->next = q;  q->prev = p;
  */
-static inline void free_list_remove(uintptr_t block, unsigned scale)
+static inline void list_unlink(const struct list_header *node)
 {
-    struct list_header *node = link_of(block), *prev = node->prev, *next = node->next;
+    struct list_header *prev = node->prev, *next = node->next;
 
     prev->next = next;
     next->prev = prev;
-    heap.free_count[scale]--;
-    if (prev == next)
-        heap.nonempty &= ~((uintptr_t)1 << scale);
+}
+
+/*
+ * The count of a list that loses a block; the last one leaves the list
+ * empty. Its bit was set (the list held a block), so flipping it clears it.
+ */
+static inline void free_count_drop(unsigned scale)
+{
+    if (--heap.free_count[scale] == 0)
+        heap.nonempty ^= (uintptr_t)1 << scale;
+}
+
+static inline void free_list_remove(uintptr_t block, unsigned scale)
+{
+    list_unlink(link_of(block));
+    free_count_drop(scale);
 }
 
 /*
@@ -398,9 +469,7 @@ static inline uintptr_t free_list_pop(unsigned scale)
 
     head->next = next;
     next->prev = head;
-    heap.free_count[scale]--;
-    if (next == head)
-        heap.nonempty &= ~((uintptr_t)1 << scale);
+    free_count_drop(scale);
     return block_of_link(node);
 }
 
@@ -536,6 +605,8 @@ static void region_table(struct region *r)
 
     r->end = !table ? r->limit : below > r->start ? below : r->limit - bytes;
     r->span = r->end - r->start;
+    r->whole_start = page_aligned(r->start) ? r->start : frame_of(r->start) + PAGE_BYTES;
+    r->whole_span = frame_of(r->end) > r->whole_start ? frame_of(r->end) - r->whole_start : 0;
     r->frames = table ? (struct block_header *)r->end : no_table;
     r->frame_base = (uintptr_t)r->frames - first_frame * sizeof(struct block_header);
     if (!table)
@@ -610,53 +681,75 @@ size_t heap_add_region(void *start, size_t length)
 /* ---- kmalloc --------------------------------------------------------------- */
 
 /*
- * The page scales of block_split. An upper half's header is its frame's
- * entry; when the block goes on below a page, its frame is carved into
- * small blocks from now on. Returns the scale the block has reached.
+ * One level of a split: the free upper half at upper, its header at header,
+ * onto the list at head (whose count is *count).
  */
-static OUT_OF_LINE unsigned page_split(uintptr_t block, unsigned from, unsigned to)
+static INLINE_ALWAYS void split_level(uintptr_t upper, struct block_header *header,
+                                      uint64_t key, struct list_header *head, size_t *count)
 {
-    /* near: a copy no list store can change, so the compiler keeps it in registers */
-    const struct region *r = region_of(block), near = *r;
-    unsigned stop = to > PAGE_SCALE ? to : PAGE_SCALE;
-
-    while (from > stop) {
-        from--;
-        block_make_free(block + scale_bytes(from), from, &near);
-    }
-    if (to < PAGE_SCALE)
-        header_set(frame_entry(r, block), 0, state_tag(HEAP_FRAME_SMALL));
-    return from;
+    header_put(header, word_hash(upper) ^ key);
+    list_link(head, link_of(upper));
+    ++*count;
 }
 
 /*
  * Split a free block of scale `from` (already off its list) down to scale
  * `to` <= `from`: keep the lower half each time, and put the upper half on
- * its list. Only the upper halves get headers: the halves in between are
- * never seen by anyone, and the caller writes the block's own. Across the
- * page boundary the headers move from the frame table into the blocks.
+ * its list. Only the upper halves get headers, each written once (one
+ * store): the halves in between are never seen by anyone, and the caller
+ * writes the block's own. An upper half of a page or more has its header in
+ * its frame's entry; when the block goes on below a page, its frame is
+ * carved into small blocks from then on, and the headers are in band. The
+ * counters and the non-empty bitmap (every list of [to, from) gets a block)
+ * change once, before the loops; the loops step the size, the key, the list
+ * and its count.
  *
  *   scale 13:  [                  block                  ]    table: FREE s13
  *   scale 12:  [       block        ][ upper: onto list 12]    table: FREE s12 for upper
  *   scale 11:  [ block  ][ upper: 11]                          table: SMALL; header in band
  *   scale 10:  [bl][u 10]
+ *
+ * r is the block's region, needed only when `from` is a page scale.
  */
-static void block_split(uintptr_t block, unsigned from, unsigned to)
+static INLINE_ALWAYS void split(uintptr_t block, unsigned from, unsigned to,
+                                const struct region *r)
 {
+    uintptr_t size = scale_bytes(from), stop = scale_bytes(to);
+    struct list_header *head = &heap.free_lists[from];
+    size_t *count = &heap.free_count[from];
+    uint64_t key = key_word(from, HEAP_BLOCK_FREE);
+
     heap.stats.splits += from - to;
-    if (from >= PAGE_SCALE)
-        from = page_split(block, from, to);
-    while (from > to) {
-        from--;
-        uintptr_t upper = block + scale_bytes(from);
-        header_set(header_at(upper), 0, block_tag(upper, from, HEAP_BLOCK_FREE));
-        free_list_push(upper, from);
+    heap.nonempty |= size - stop;
+    if (from >= PAGE_SCALE) {
+        uintptr_t frame_base = r->frame_base, page_stop = stop > PAGE_BYTES ? stop : PAGE_BYTES;
+        for (; size > page_stop; head--, count--) {
+            size >>= 1;
+            key -= KEY_WORD_STEP;
+            split_level(block + size, frame_entry_at(frame_base, block + size), key, head - 1,
+                        count - 1);
+        }
+        if (to < PAGE_SCALE)
+            header_set(frame_entry_at(frame_base, block), 0, state_tag(HEAP_FRAME_SMALL));
+    }
+    for (; size > stop; head--, count--) {
+        size >>= 1;
+        key -= KEY_WORD_STEP;
+        split_level(block + size, header_at(block + size), key, head - 1, count - 1);
     }
 }
 
-/* Hand out a free small block, off its list, whose header already holds its scale. */
-static inline void *small_claim(uintptr_t block, size_t size)
+/* split, one copy for the callers off kmalloc's path. */
+static OUT_OF_LINE void block_split(uintptr_t block, unsigned from, unsigned to,
+                                    const struct region *r)
 {
+    split(block, from, to, r);
+}
+
+/* Hand out the first free small block of exactly this scale: its header holds the scale. */
+static inline void *small_claim(unsigned scale, size_t size)
+{
+    uintptr_t block = free_list_pop(scale);
     struct block_header *header = header_at(block);
 
     header->state = HEAP_BLOCK_ALLOCATED;
@@ -666,15 +759,32 @@ static inline void *small_claim(uintptr_t block, size_t size)
     return (void *)(block + HEADER_BYTES);
 }
 
-/* The same for a block of scale `from` that must be split first: it gets its header here. */
-static OUT_OF_LINE void *small_claim_split(uintptr_t block, unsigned from, unsigned scale,
-                                           size_t size)
+/* A small block of this scale, taken off the list of `from` and split: its header written here. */
+static INLINE_ALWAYS void *small_split_claim(uintptr_t block, unsigned from, unsigned scale,
+                                             size_t size, const struct region *r)
 {
-    block_split(block, from, scale);
-    header_set(header_at(block), size, block_tag(block, scale, HEAP_BLOCK_ALLOCATED));
+    header_put(header_at(block),       /* first: then nothing but the split's own values is live */
+               (word_hash(block) ^ key_word(scale, HEAP_BLOCK_ALLOCATED)) | (uint32_t)size);
     heap.stats.requested_bytes += size;
     heap.stats.allocations++;
+    split(block, from, scale, r);
     return (void *)(block + HEADER_BYTES);
+}
+
+/* small_split_claim from a page block: the split needs its region. */
+static OUT_OF_LINE void *small_claim_from_page(unsigned from, unsigned scale, size_t size)
+{
+    uintptr_t block = free_list_pop(from);
+
+    return small_split_claim(block, from, scale, size, region_of(block));
+}
+
+/* small_split_claim from a small block: no region needed. */
+static OUT_OF_LINE void *small_claim_split(unsigned from, unsigned scale, size_t size)
+{
+    if (from >= PAGE_SCALE)
+        return small_claim_from_page(from, scale, size);
+    return small_split_claim(free_list_pop(from), from, scale, size, &no_region);
 }
 
 /*
@@ -722,14 +832,15 @@ static size_t run_pieces(size_t pages) { return (size_t)__builtin_popcountl(page
  *
  * The tail is counted as splits: one block became a run of 2 pieces and 2 free blocks.
  */
-static OUT_OF_LINE void *run_claim(uintptr_t block, unsigned from, unsigned scale, size_t size)
+static OUT_OF_LINE void *run_claim(unsigned from, unsigned scale, size_t size)
 {
+    uintptr_t block = free_list_pop(from);
     const struct region *r = region_of(block);
     size_t pages = pages_for(size);
     uintptr_t kept = block + pages * PAGE_BYTES, end = block + scale_bytes(scale);
 
     if (from != scale)
-        block_split(block, from, scale);
+        block_split(block, from, scale, r);
     if (kept != end)                        /* a run shorter than its block: trim it */
         heap.stats.splits += run_pieces(pages) + run_trim(kept, end, r) - 1;
     run_write(block, pages, size, scale, r);
@@ -741,13 +852,11 @@ static OUT_OF_LINE void *run_claim(uintptr_t block, unsigned from, unsigned scal
 /* Hand out a block of scale `scale` for size bytes, taken off the list of scale `from`. */
 static inline void *block_claim(unsigned from, unsigned scale, size_t size)
 {
-    uintptr_t block = free_list_pop(from);
-
     if (scale >= PAGE_SCALE)
-        return run_claim(block, from, scale, size);
+        return run_claim(from, scale, size);
     if (from != scale)
-        return small_claim_split(block, from, scale, size);
-    return small_claim(block, size);        /* its free header already holds the scale */
+        return small_claim_split(from, scale, size);
+    return small_claim(from, size);     /* from == scale, and from is already in a register */
 }
 
 static void *allocation_missed(size_t size, const void *caller, bool sampled);
@@ -914,18 +1023,19 @@ static struct block_header *live_header(const void *ptr, uintptr_t block, const 
  * check of small_status for the common case, in one go (the frame carved
  * into small blocks, an allocated state, the check value, a small scale, the
  * block aligned and inside r), so that anything else takes the careful way.
+ * Returns the block's scale, or 0 when it is not one.
  */
-static inline bool small_block_live(uintptr_t block, const struct region *r)
+static inline unsigned small_live_scale(uintptr_t block, const struct region *r)
 {
     if ((block & (min_block() - 1)) != 0 || frame_entry(r, block)->state != HEAP_FRAME_SMALL)
-        return false;
-    const struct block_header *header = header_at(block);
-    unsigned scale = header->scale;
-    if (header->state != HEAP_BLOCK_ALLOCATED || header->check != block_check(block, scale)
+        return 0;
+    uint32_t tag = header_tag(header_at(block));
+    unsigned scale = tag & 0xff;        /* the header's scale: state and check in one compare */
+    if (tag != block_tag(block, scale, HEAP_BLOCK_ALLOCATED)
         || scale - min_scale() >= PAGE_SCALE - min_scale())
-        return false;
+        return 0;
     size_t bytes = scale_bytes(scale);
-    return (block & (bytes - 1)) == 0 && bytes <= r->end - block;
+    return (block & (bytes - 1)) == 0 && bytes <= r->end - block ? scale : 0;
 }
 
 /* ---- kfree ----------------------------------------------------------------- */
@@ -984,56 +1094,157 @@ static inline bool buddy_mergeable(uintptr_t block, unsigned scale,
 }
 
 /*
- * Merge a free page block (on no list) with its buddy while the checklist
- * allows, climbing a scale each time, then give the result its header and
- * put it on its free list. The absorbed buddies' entries stay behind, saying
- * free: a pointer to one is a double free, as for a small upper half.
+ * The checklist's (a) and (b) for every scale at once: a block holding
+ * address a of region r may merge with its buddy exactly when its size is
+ * at most merge_limit(a, r). The merged block (twice the size s, aligned to
+ * it) holds a; it ends by r's end exactly when a and end differ in a bit
+ * worth 2s or more, a ^ end >= 2s, and it starts at r's start or later
+ * exactly when a and start - 1 differ so, a ^ (start - 1) >= 2s (a region
+ * at address 0 has no such bound). Both are below 2^(bits of an address),
+ * so the merged block never passes HEAP_MAX_SCALE: that is (a). Worked
+ * example: in [0x1000, 0x1f00), a = 0x1800 has 0x1800 ^ 0x1f00 = 0x700 and
+ * 0x1800 ^ 0xfff = 0x7ff, a limit of 0x380: a block of 0x200 there merges
+ * into [0x1800, 0x1c00), one of 0x400 would need [0x1800, 0x2000).
+ * Computed once, it leaves the merge loops (c) to (e): one compare of tags.
+ */
+static inline uintptr_t merge_limit(uintptr_t a, const struct region *r)
+{
+    uintptr_t above = a ^ r->end, below = r->start == 0 ? UINTPTR_MAX : a ^ (r->start - 1);
+
+    return (above < below ? above : below) / 2;
+}
+
+/* Where a merge is: the block so far, its size, its key (as a free block) and its list's count. */
+struct merge {
+    uintptr_t block, size;
+    uint32_t key;
+    size_t *count;
+};
+
+static INLINE_ALWAYS struct merge merge_start(uintptr_t block, unsigned scale)
+{
+    return (struct merge){block, scale_bytes(scale), tag_key(scale, HEAP_BLOCK_FREE),
+                          &heap.free_count[scale]};
+}
+
+/* Take the free buddy of m's block off its list; m becomes the merged block, a scale up. */
+static INLINE_ALWAYS void merge_take(struct merge *m, uintptr_t buddy)
+{
+    list_unlink(link_of(buddy));
+    if (--*m->count == 0)
+        heap.nonempty ^= m->size;       /* as free_count_drop; a store, so one branch, no select */
+    m->block &= buddy;                  /* the lower of the two */
+    m->size <<= 1;
+    m->key += KEY_STEP;
+    m->count++;
+    heap.stats.merges++;
+}
+
+/* The merge's end: its block gets a free header (at header) and goes onto its list. */
+static INLINE_ALWAYS void merge_finish(const struct merge *m, struct block_header *header)
+{
+    size_t scale = (size_t)lowest_bit(m->size);     /* a power of two: its only bit */
+
+    header_put(header, word_hash(m->block) ^ (uint64_t)m->key << 32);
+    list_link(heap.free_lists + scale, link_of(m->block));
+    ++*m->count;
+    heap.nonempty |= m->size;
+}
+
+/*
+ * Merge a free page block (on no list) at block of scale `scale` with its
+ * buddy while the checklist allows, climbing a scale each time, then give
+ * the result its header and put it on its free list. The absorbed buddies'
+ * entries stay behind, saying free: a pointer to one is a double free, as
+ * for a small upper half.
  *
  *   scale 12:  [freed ][buddy ]                    buddy off list 12
  *   scale 13:  [    merged    ][     buddy    ]    buddy off list 13
  *   scale 14:  [            merged            ]    onto list 14
  */
+static INLINE_ALWAYS void page_merge_levels(struct merge *m, const struct region *r,
+                                            uintptr_t frame_base)
+{
+    uintptr_t limit = merge_limit(m->block, r);
+
+    while (m->size <= limit) {
+        uintptr_t buddy = m->block ^ m->size;
+        if (header_tag(frame_entry_at(frame_base, buddy)) != (tag_hash(buddy) ^ m->key))
+            break;                                              /* (c), (d), (e) */
+        merge_take(m, buddy);
+    }
+}
+
 static void page_merge(uintptr_t block, unsigned scale, const struct region *r)
 {
-    const struct region near = *r;  /* as in page_split */
-    unsigned from = scale;
+    struct merge m = merge_start(block, scale);
+    uintptr_t frame_base = r->frame_base;   /* no list store can change it: kept in a register */
 
-    while (buddy_mergeable(block, scale, &near, true)) {
-        free_list_remove(block_buddy(block, scale), scale);
-        block &= ~scale_bytes(scale);
-        scale++;
-    }
-    heap.stats.merges += scale - from;
-    block_make_free(block, scale, r);
+    page_merge_levels(&m, r, frame_base);
+    merge_finish(&m, frame_entry_at(frame_base, m.block));
 }
 
 /*
- * The same for a free small block whose buddy small_free found mergeable.
- * Only the merged block needs a new header. One that reached a page is a
- * page block from then on: its frame stops saying SMALL (even if the page
- * merges on into a block below it) and it goes on merging as one.
+ * A small merge that reached a page at block: its frame stops saying SMALL
+ * and it merges on as a page block. If it merges on into a block below it,
+ * its entry stays behind saying free, as an absorbed buddy's does (written
+ * after the loop, which reads only buddies' entries; when the page starts
+ * the merged block, merge_finish writes that entry anyway).
+ */
+static OUT_OF_LINE void page_merge_reached(uintptr_t block, const struct region *r)
+{
+    struct merge m = merge_start(block, PAGE_SCALE);
+    uintptr_t frame_base = r->frame_base;
+
+    page_merge_levels(&m, r, frame_base);
+    if (m.block != block)
+        header_put(frame_entry_at(frame_base, block),
+                   word_hash(block) ^ key_word(PAGE_SCALE, HEAP_BLOCK_FREE));
+    merge_finish(&m, frame_entry_at(frame_base, m.block));
+}
+
+/*
+ * The same for a free small block whose buddy was found mergeable, while
+ * its size is at most small_limit (merge_limit, and below a page). Only the
+ * merged block needs a new header. One that reached a page is a page block
+ * from then on (page_merge_reached), out of line: the loop here needs no
+ * region, so it keeps few values in registers.
  *
  *   scale 10:  [freed][buddy]                      in band
  *   scale 11:  [   merged   ][   buddy   ]         in band
- *   scale 12:  [          merged         ]  ...    in the frame table: page_merge
+ *   scale 12:  [          merged         ]  ...    in the frame table: page_merge_reached
  */
+static INLINE_ALWAYS void small_merge_within(uintptr_t block, unsigned scale,
+                                             const struct region *r, uintptr_t small_limit)
+{
+    struct merge m = merge_start(block, scale);
+
+    merge_take(&m, block ^ m.size);
+    while (m.size <= small_limit) {
+        uintptr_t buddy = m.block ^ m.size;
+        if (header_tag(header_at(buddy)) != (tag_hash(buddy) ^ m.key))
+            break;                                              /* (c), (d), (e) */
+        merge_take(&m, buddy);
+    }
+    if (m.size == PAGE_BYTES)
+        page_merge_reached(m.block, r);
+    else
+        merge_finish(&m, header_at(m.block));
+}
+
+/* small_merge_within for a block anywhere in r: merge_limit says how far. */
 static OUT_OF_LINE void small_merge(uintptr_t block, unsigned scale, const struct region *r)
 {
-    const struct region near = *r;  /* as in page_split */
-    unsigned from = scale;
+    uintptr_t limit = merge_limit(block, r);
 
-    do {
-        free_list_remove(block_buddy(block, scale), scale);
-        block &= ~scale_bytes(scale);
-        scale++;
-    } while (scale < PAGE_SCALE && buddy_mergeable(block, scale, &near, false));
-    heap.stats.merges += scale - from;
-    if (scale < PAGE_SCALE) {
-        block_make_free(block, scale, r);
-        return;
-    }
-    header_set(frame_entry(r, block), 0, block_tag(block, scale, HEAP_BLOCK_FREE));
-    page_merge(block, scale, r);
+    small_merge_within(block, scale, r, limit < PAGE_BYTES / 2 ? limit : PAGE_BYTES / 2);
+}
+
+/* small_merge_within for a block in one of r's whole frames: merges below a page stay in r. */
+static OUT_OF_LINE void small_merge_inside(uintptr_t block, unsigned scale,
+                                           const struct region *r)
+{
+    small_merge_within(block, scale, r, PAGE_BYTES / 2);
 }
 
 /* Give a small block whose header says free back: merged with its buddy, or onto its list. */
@@ -1045,17 +1256,40 @@ static inline void small_give_back(uintptr_t block, unsigned scale, const struct
         free_list_push(block, scale);
 }
 
-/* Free a small block pointer_lookup or small_block_live has vouched for. */
-static inline void small_free(uintptr_t block, const struct region *r)
+/* small_give_back for a block in a frame at r's edge; out of line, so kfree holds no r bounds. */
+static OUT_OF_LINE void small_give_back_at_edge(uintptr_t block, unsigned scale,
+                                                const struct region *r)
+{
+    small_give_back(block, scale, r);
+}
+
+/*
+ * Free a small block of this scale that pointer_lookup or small_live_scale
+ * has vouched for. In one of r's whole frames (the common case) its buddy,
+ * in the same frame, is in r too: the checklist's (a) and (b) hold, and the
+ * tags are all that is left to compare.
+ */
+static INLINE_ALWAYS void small_free_scaled(uintptr_t block, unsigned scale,
+                                           const struct region *r)
 {
     struct block_header *header = header_at(block);
-    unsigned scale = header->scale;
+    uintptr_t buddy = block_buddy(block, scale);
 
     heap.stats.requested_bytes -= header->requested;
     heap.stats.frees++;
     header->state = HEAP_BLOCK_FREE;    /* an upper half's header stays behind: it must say free */
     header->requested = 0;
-    small_give_back(block, scale, r);
+    if (block - r->whole_start >= r->whole_span)
+        small_give_back_at_edge(block, scale, r);
+    else if (header_tag(header_at(buddy)) == block_tag(buddy, scale, HEAP_BLOCK_FREE))
+        small_merge_inside(block, scale, r);
+    else
+        free_list_push(block, scale);
+}
+
+static inline void small_free(uintptr_t block, const struct region *r)
+{
+    small_free_scaled(block, header_at(block)->scale, r);
 }
 
 /*
@@ -1160,23 +1394,46 @@ static OUT_OF_LINE enum heap_status page_release(void *ptr, const void *caller, 
     return HEAP_OK;
 }
 
-/* kfree and heap_free: a small block's common case inline, a page's out of line. */
-static INLINE_ALWAYS enum heap_status block_release(void *ptr, const void *caller, bool report)
+/* A small pointer for kfree that misses the recent region: the same checks after a search. */
+static OUT_OF_LINE enum heap_status small_release_missed(void *ptr, const void *caller,
+                                                         bool report)
 {
     uintptr_t block = (uintptr_t)ptr - HEADER_BYTES;
+    const struct region *r = region_missed(block);
+    unsigned scale = r == NULL ? 0 : small_live_scale(block, r);
 
-    if (page_aligned((uintptr_t)ptr))
-        return page_release(ptr, caller, report);
-    const struct region *r = fast_region_of(block);
-    if (r == NULL || !small_block_live(block, r))
+    if (scale == 0)
         return pointer_free(ptr, caller, report);
-    small_free(block, r);
+    small_free_scaled(block, scale, r);
     return HEAP_OK;
 }
 
-void kfree(void *ptr) { block_release(ptr, CALLER, true); }
+/*
+ * kfree and heap_free: a small block's common case inline, a page's out of
+ * line. Every other way out is a jump to an out-of-line function, so that
+ * the common case saves no register and sets up no stack frame. Each way
+ * out reads the caller itself (CALLER in a function always inlined names
+ * the caller of the function it is inlined into): nothing holds it meanwhile.
+ */
+static INLINE_ALWAYS enum heap_status block_release(void *ptr, bool report)
+{
+    uintptr_t block = (uintptr_t)ptr - HEADER_BYTES;
+    const struct region *r = heap.recent;
 
-enum heap_status heap_free(void *ptr) { return block_release(ptr, CALLER, false); }
+    if (page_aligned((uintptr_t)ptr))
+        return page_release(ptr, CALLER, report);
+    if (block - r->start >= r->span)
+        return small_release_missed(ptr, CALLER, report);
+    unsigned scale = small_live_scale(block, r);
+    if (scale == 0)
+        return pointer_free(ptr, CALLER, report);
+    small_free_scaled(block, scale, r);
+    return HEAP_OK;
+}
+
+void kfree(void *ptr) { block_release(ptr, true); }
+
+enum heap_status heap_free(void *ptr) { return block_release(ptr, false); }
 
 void heap_report_refusal(const void *ptr, enum heap_status why, const void *caller)
 {
@@ -1638,7 +1895,7 @@ static bool small_resize(uintptr_t block, size_t size, const struct region *r)
     if (scale > old)
         block_grow(block, old, scale);
     else if (scale < old)
-        block_split(block, old, scale);
+        block_split(block, old, scale, r);
     header_set(header, size, block_tag(block, scale, HEAP_BLOCK_ALLOCATED));
     return true;
 }
