@@ -52,7 +52,7 @@ LINK_TYPE = 'struct list_header'
 STATE_ENUM = 'enum heap_block_state'
 STATE_PREFIXES = ('HEAP_BLOCK_', 'HEAP_FRAME_')     # HEAP_BLOCK_FREE -> "free"
 STATES = ('none', 'free', 'allocated', 'slab', 'small', 'tail')
-HEAP_FIELDS = ('free_lists', 'free_count', 'nonempty', 'regions', 'region_count',
+HEAP_FIELDS = ('free_lists', 'free_count', 'chain_count', 'nonempty', 'regions', 'region_count',
                'largest_carved', 'stats')
 STATS_FIELDS = ('managed_bytes', 'requested_bytes', 'allocations', 'frees',
                 'failed_allocations', 'refused_frees', 'splits', 'merges')
@@ -313,7 +313,9 @@ class Heap:
         return 1 << self.min_scale
 
     def free_count(self, scale):
-        return self.fields['free_count'][scale]
+        """free_count_of: the list's own count plus the chain counts up to it (size_t wraps)."""
+        chains = sum(int(self.fields['chain_count'][s]) for s in range(scale + 1))
+        return (int(self.fields['free_count'][scale]) + chains) % (1 << 8 * self.word)
 
     def free_list_head(self, scale):
         """Address of the sentinel head of free list `scale` inside the heap structure."""

@@ -132,7 +132,8 @@ struct quarantine {
  */
 static struct {
     struct list_header free_lists[HEAP_MAX_SCALE + 1];  /* a sentinel head per scale */
-    size_t free_count[HEAP_MAX_SCALE + 1];
+    size_t free_count[HEAP_MAX_SCALE + 1];             /* with chain_count: see free_count_of */
+    size_t chain_count[HEAP_MAX_SCALE + 1];
     uintptr_t nonempty;             /* bit s set while free_lists[s] is not empty */
     struct region regions[HEAP_MAX_REGIONS];            /* sorted by address */
     unsigned region_count;
@@ -403,6 +404,15 @@ static size_t run_pages(const struct block_header *e) { return pages_for(e->requ
  * list is a head pointing at itself, so push and remove never test for NULL
  * or for the ends. The counts and the non-empty bitmap follow every change.
  *
+ * A list's count is free_count_of(scale): free_count, which a push or a
+ * removal of one block steps, plus the chain counts up to the scale, a
+ * difference array. A split from scale f to t puts one block on each list
+ * of [t, f), a merge from t to f takes one off each: chain_count[t] and
+ * chain_count[f] change by one, so that neither loop steps a count at each
+ * level. (size_t wraps round, so the parts may: their sum never does.)
+ * A list's bit in the bitmap follows from its links: a removal that leaves
+ * the head alone clears it.
+ *
  * push(n) puts n just after the head:
  *
  *   before:  head <-> a <-> ... <-> head     after:  head <-> n <-> a <-> ...
@@ -434,28 +444,39 @@ static inline void free_list_push(uintptr_t block, unsigned scale)
  *
  *            p->next = q;  q->prev = p;
  */
-static inline void list_unlink(const struct list_header *node)
+static inline bool list_unlink(const struct list_header *node)
 {
     struct list_header *prev = node->prev, *next = node->next;
 
     prev->next = next;
     next->prev = prev;
+    return prev == next;        /* both the head: the list is empty now */
 }
 
 /*
- * The count of a list that loses a block; the last one leaves the list
- * empty. Its bit was set (the list held a block), so flipping it clears it.
+ * A list that lost a block: when that left it empty, its bit was set (the
+ * list held a block), so flipping it clears it.
  */
-static inline void free_count_drop(unsigned scale)
+static inline void free_count_drop(unsigned scale, bool empty)
 {
-    if (--heap.free_count[scale] == 0)
+    heap.free_count[scale]--;
+    if (empty)
         heap.nonempty ^= (uintptr_t)1 << scale;
 }
 
 static inline void free_list_remove(uintptr_t block, unsigned scale)
 {
-    list_unlink(link_of(block));
-    free_count_drop(scale);
+    free_count_drop(scale, list_unlink(link_of(block)));
+}
+
+/* The blocks on the list of this scale (the sum wraps round as the parts do). */
+static size_t free_count_of(unsigned scale)
+{
+    size_t count = heap.free_count[scale];
+
+    for (unsigned s = 0; s <= scale; s++)
+        count += heap.chain_count[s];
+    return count;
 }
 
 /*
@@ -469,7 +490,7 @@ static inline uintptr_t free_list_pop(unsigned scale)
 
     head->next = next;
     next->prev = head;
-    free_count_drop(scale);
+    free_count_drop(scale, next == head);
     return block_of_link(node);
 }
 
@@ -487,7 +508,7 @@ static size_t free_list_bytes(void)
     size_t bytes = 0;
 
     for (unsigned s = 0; s <= HEAP_MAX_SCALE; s++)
-        bytes += heap.free_count[s] * scale_bytes(s);
+        bytes += free_count_of(s) * scale_bytes(s);
     return bytes;
 }
 
@@ -521,7 +542,7 @@ void heap_init(void)
     hooks_update();
     for (unsigned s = 0; s <= HEAP_MAX_SCALE; s++) {
         heap.free_lists[s].next = heap.free_lists[s].prev = &heap.free_lists[s];
-        heap.free_count[s] = 0;
+        heap.free_count[s] = heap.chain_count[s] = 0;
     }
 }
 
@@ -680,16 +701,12 @@ size_t heap_add_region(void *start, size_t length)
 
 /* ---- kmalloc --------------------------------------------------------------- */
 
-/*
- * One level of a split: the free upper half at upper, its header at header,
- * onto the list at head (whose count is *count).
- */
+/* One level of a split: the free upper half at upper, its header at header, onto the list at head. */
 static INLINE_ALWAYS void split_level(uintptr_t upper, struct block_header *header,
-                                      uint64_t key, struct list_header *head, size_t *count)
+                                      uint64_t key, struct list_header *head)
 {
     header_put(header, word_hash(upper) ^ key);
     list_link(head, link_of(upper));
-    ++*count;
 }
 
 /*
@@ -700,9 +717,9 @@ static INLINE_ALWAYS void split_level(uintptr_t upper, struct block_header *head
  * writes the block's own. An upper half of a page or more has its header in
  * its frame's entry; when the block goes on below a page, its frame is
  * carved into small blocks from then on, and the headers are in band. The
- * counters and the non-empty bitmap (every list of [to, from) gets a block)
- * change once, before the loops; the loops step the size, the key, the list
- * and its count.
+ * counters, the chain counts and the non-empty bitmap (every list of
+ * [to, from) gets a block) change once, before the loops; the loops step the
+ * size, the key and the list.
  *
  *   scale 13:  [                  block                  ]    table: FREE s13
  *   scale 12:  [       block        ][ upper: onto list 12]    table: FREE s12 for upper
@@ -716,26 +733,26 @@ static INLINE_ALWAYS void split(uintptr_t block, unsigned from, unsigned to,
 {
     uintptr_t size = scale_bytes(from), stop = scale_bytes(to);
     struct list_header *head = &heap.free_lists[from];
-    size_t *count = &heap.free_count[from];
     uint64_t key = key_word(from, HEAP_BLOCK_FREE);
 
     heap.stats.splits += from - to;
+    heap.chain_count[to]++;
+    heap.chain_count[from]--;
     heap.nonempty |= size - stop;
     if (from >= PAGE_SCALE) {
         uintptr_t frame_base = r->frame_base, page_stop = stop > PAGE_BYTES ? stop : PAGE_BYTES;
-        for (; size > page_stop; head--, count--) {
+        for (; size > page_stop; head--) {
             size >>= 1;
             key -= KEY_WORD_STEP;
-            split_level(block + size, frame_entry_at(frame_base, block + size), key, head - 1,
-                        count - 1);
+            split_level(block + size, frame_entry_at(frame_base, block + size), key, head - 1);
         }
         if (to < PAGE_SCALE)
             header_set(frame_entry_at(frame_base, block), 0, state_tag(HEAP_FRAME_SMALL));
     }
-    for (; size > stop; head--, count--) {
+    for (; size > stop; head--) {
         size >>= 1;
         key -= KEY_WORD_STEP;
-        split_level(block + size, header_at(block + size), key, head - 1, count - 1);
+        split_level(block + size, header_at(block + size), key, head - 1);
     }
 }
 
@@ -782,8 +799,6 @@ static OUT_OF_LINE void *small_claim_from_page(unsigned from, unsigned scale, si
 /* small_split_claim from a small block: no region needed. */
 static OUT_OF_LINE void *small_claim_split(unsigned from, unsigned scale, size_t size)
 {
-    if (from >= PAGE_SCALE)
-        return small_claim_from_page(from, scale, size);
     return small_split_claim(free_list_pop(from), from, scale, size, &no_region);
 }
 
@@ -854,8 +869,9 @@ static inline void *block_claim(unsigned from, unsigned scale, size_t size)
 {
     if (scale >= PAGE_SCALE)
         return run_claim(from, scale, size);
-    if (from != scale)
-        return small_claim_split(from, scale, size);
+    if (from != scale)          /* a split: a page's needs its region, a small block's none */
+        return from >= PAGE_SCALE ? small_claim_from_page(from, scale, size)
+                                  : small_claim_split(from, scale, size);
     return small_claim(from, size);     /* from == scale, and from is already in a register */
 }
 
@@ -1114,30 +1130,38 @@ static inline uintptr_t merge_limit(uintptr_t a, const struct region *r)
     return (above < below ? above : below) / 2;
 }
 
-/* Where a merge is: the block so far, its size, its key (as a free block) and its list's count. */
+/*
+ * Where a merge is: the block so far, its size, its key (as a free block),
+ * and the scale it started at (the merges and the chain counts change once,
+ * at the end, from the scales).
+ */
 struct merge {
     uintptr_t block, size;
     uint32_t key;
-    size_t *count;
+    unsigned from;
 };
 
 static INLINE_ALWAYS struct merge merge_start(uintptr_t block, unsigned scale)
 {
-    return (struct merge){block, scale_bytes(scale), tag_key(scale, HEAP_BLOCK_FREE),
-                          &heap.free_count[scale]};
+    return (struct merge){block, scale_bytes(scale), tag_key(scale, HEAP_BLOCK_FREE), scale};
 }
 
 /* Take the free buddy of m's block off its list; m becomes the merged block, a scale up. */
 static INLINE_ALWAYS void merge_take(struct merge *m, uintptr_t buddy)
 {
-    list_unlink(link_of(buddy));
-    if (--*m->count == 0)
+    if (list_unlink(link_of(buddy)))
         heap.nonempty ^= m->size;       /* as free_count_drop; a store, so one branch, no select */
     m->block &= buddy;                  /* the lower of the two */
     m->size <<= 1;
     m->key += KEY_STEP;
-    m->count++;
-    heap.stats.merges++;
+}
+
+/* The chain of merges from scale `from` to `to` took one block off each list of [from, to). */
+static INLINE_ALWAYS void merges_counted(unsigned from, unsigned to)
+{
+    heap.stats.merges += to - from;
+    heap.chain_count[from]--;
+    heap.chain_count[to]++;
 }
 
 /* The merge's end: its block gets a free header (at header) and goes onto its list. */
@@ -1145,9 +1169,10 @@ static INLINE_ALWAYS void merge_finish(const struct merge *m, struct block_heade
 {
     size_t scale = (size_t)lowest_bit(m->size);     /* a power of two: its only bit */
 
+    merges_counted(m->from, (unsigned)scale);
     header_put(header, word_hash(m->block) ^ (uint64_t)m->key << 32);
     list_link(heap.free_lists + scale, link_of(m->block));
-    ++*m->count;
+    heap.free_count[scale]++;
     heap.nonempty |= m->size;
 }
 
@@ -1226,9 +1251,10 @@ static INLINE_ALWAYS void small_merge_within(uintptr_t block, unsigned scale,
             break;                                              /* (c), (d), (e) */
         merge_take(&m, buddy);
     }
-    if (m.size == PAGE_BYTES)
+    if (m.size == PAGE_BYTES) {
+        merges_counted(scale, PAGE_SCALE);
         page_merge_reached(m.block, r);
-    else
+    } else
         merge_finish(&m, header_at(m.block));
 }
 
@@ -2313,11 +2339,11 @@ static bool node_is_free_block(const struct list_header *node, unsigned scale)
 static int check_list(unsigned scale, const struct check_tally *t, struct heap_violation *found)
 {
     const struct list_header *head = &heap.free_lists[scale], *prev = head, *node = head->next;
-    size_t seen = 0;
+    size_t seen = 0, count = free_count_of(scale);
     uint32_t fingerprint = 0;
 
     for (; node != head; prev = node, node = node->next, seen++) {
-        if (seen == heap.free_count[scale] || !node_is_free_block(node, scale))
+        if (seen == count || !node_is_free_block(node, scale))
             return violation(found, "free list holds a block that is not a free block of its scale",
                              block_of_link(node), scale);
         if (node->prev != prev)
@@ -2325,7 +2351,7 @@ static int check_list(unsigned scale, const struct check_tally *t, struct heap_v
         fingerprint += block_hash(block_of_link(node), scale);
     }
     bool marked = (heap.nonempty >> scale) & 1;     /* the bitmap bit must agree too */
-    if (head->prev != prev || seen != heap.free_count[scale] || marked != (seen != 0))
+    if (head->prev != prev || seen != count || marked != (seen != 0))
         return violation(found, "free count does not match its list", 0, scale);
     if (seen != t->free_count[scale] || fingerprint != t->fingerprint[scale])
         return violation(found, "free list does not hold the free blocks of its scale", 0, scale);
@@ -2409,7 +2435,7 @@ size_t heap_scale_payload(unsigned scale)
 
 size_t heap_free_count(unsigned scale)
 {
-    return scale <= HEAP_MAX_SCALE ? heap.free_count[scale] : 0;
+    return scale <= HEAP_MAX_SCALE ? free_count_of(scale) : 0;
 }
 
 size_t heap_free_list_peek(unsigned scale, uintptr_t *out, size_t max)
@@ -2418,8 +2444,9 @@ size_t heap_free_list_peek(unsigned scale, uintptr_t *out, size_t max)
 
     if (scale > HEAP_MAX_SCALE)
         return 0;
+    size_t count = free_count_of(scale);
     for (const struct list_header *node = heap.free_lists[scale].next;
-         n < max && n < heap.free_count[scale]; node = node->next)
+         n < max && n < count; node = node->next)
         out[n++] = block_of_link(node);
     return n;
 }
