@@ -124,6 +124,16 @@ struct quarantine {
 };
 
 /*
+ * A free list of one scale: its sentinel head, and the key word (see
+ * key_word) of a free block of that scale, which heap_init writes once: the
+ * split loop steps one pointer for both.
+ */
+struct free_list {
+    struct list_header head;
+    uint64_t key;
+};
+
+/*
  * The hooks (a debug flag or a sampler) cost kmalloc and kfree nothing while
  * they are off: while they are on, `hooked` is set, kmalloc's request_limit
  * is 0 so that every request misses the fast path, and `recent` stays
@@ -131,7 +141,7 @@ struct quarantine {
  * `hooked` and take the hooked way (see allocation_missed and pointer_free).
  */
 static struct {
-    struct list_header free_lists[HEAP_MAX_SCALE + 1];  /* a sentinel head per scale */
+    struct free_list free_lists[HEAP_MAX_SCALE + 1];    /* a sentinel head per scale */
     size_t free_count[HEAP_MAX_SCALE + 1];             /* with chain_count: see free_count_of */
     size_t chain_count[HEAP_MAX_SCALE + 1];
     uintptr_t nonempty;             /* bit s set while free_lists[s] is not empty */
@@ -431,7 +441,7 @@ static inline void list_link(struct list_header *head, struct list_header *node)
 
 static inline void free_list_push(uintptr_t block, unsigned scale)
 {
-    list_link(&heap.free_lists[scale], link_of(block));
+    list_link(&heap.free_lists[scale].head, link_of(block));
     heap.free_count[scale]++;
     heap.nonempty |= (uintptr_t)1 << scale;
 }
@@ -486,7 +496,7 @@ static size_t free_count_of(unsigned scale)
  */
 static inline uintptr_t free_list_pop(unsigned scale)
 {
-    struct list_header *head = &heap.free_lists[scale], *node = head->next, *next = node->next;
+    struct list_header *head = &heap.free_lists[scale].head, *node = head->next, *next = node->next;
 
     head->next = next;
     next->prev = head;
@@ -541,7 +551,9 @@ void heap_init(void)
     heap.quarantine.bytes = 0;
     hooks_update();
     for (unsigned s = 0; s <= HEAP_MAX_SCALE; s++) {
-        heap.free_lists[s].next = heap.free_lists[s].prev = &heap.free_lists[s];
+        struct list_header *head = &heap.free_lists[s].head;
+        head->next = head->prev = head;
+        heap.free_lists[s].key = key_word(s, HEAP_BLOCK_FREE);
         heap.free_count[s] = heap.chain_count[s] = 0;
     }
 }
@@ -701,12 +713,12 @@ size_t heap_add_region(void *start, size_t length)
 
 /* ---- kmalloc --------------------------------------------------------------- */
 
-/* One level of a split: the free upper half at upper, its header at header, onto the list at head. */
+/* One level of a split: the free upper half at upper, its header at header, onto the list. */
 static INLINE_ALWAYS void split_level(uintptr_t upper, struct block_header *header,
-                                      uint64_t key, struct list_header *head)
+                                      struct free_list *list)
 {
-    header_put(header, word_hash(upper) ^ key);
-    list_link(head, link_of(upper));
+    header_put(header, word_hash(upper) ^ list->key);
+    list_link(&list->head, link_of(upper));
 }
 
 /*
@@ -719,7 +731,7 @@ static INLINE_ALWAYS void split_level(uintptr_t upper, struct block_header *head
  * carved into small blocks from then on, and the headers are in band. The
  * counters, the chain counts and the non-empty bitmap (every list of
  * [to, from) gets a block) change once, before the loops; the loops step the
- * size, the key and the list.
+ * size and the list, which holds the key its blocks' headers take.
  *
  *   scale 13:  [                  block                  ]    table: FREE s13
  *   scale 12:  [       block        ][ upper: onto list 12]    table: FREE s12 for upper
@@ -732,8 +744,7 @@ static INLINE_ALWAYS void split(uintptr_t block, unsigned from, unsigned to,
                                 const struct region *r)
 {
     uintptr_t size = scale_bytes(from), stop = scale_bytes(to);
-    struct list_header *head = &heap.free_lists[from];
-    uint64_t key = key_word(from, HEAP_BLOCK_FREE);
+    struct free_list *list = &heap.free_lists[from];
 
     heap.stats.splits += from - to;
     heap.chain_count[to]++;
@@ -741,18 +752,16 @@ static INLINE_ALWAYS void split(uintptr_t block, unsigned from, unsigned to,
     heap.nonempty |= size - stop;
     if (from >= PAGE_SCALE) {
         uintptr_t frame_base = r->frame_base, page_stop = stop > PAGE_BYTES ? stop : PAGE_BYTES;
-        for (; size > page_stop; head--) {
+        for (; size > page_stop; list--) {
             size >>= 1;
-            key -= KEY_WORD_STEP;
-            split_level(block + size, frame_entry_at(frame_base, block + size), key, head - 1);
+            split_level(block + size, frame_entry_at(frame_base, block + size), list - 1);
         }
         if (to < PAGE_SCALE)
             header_set(frame_entry_at(frame_base, block), 0, state_tag(HEAP_FRAME_SMALL));
     }
-    for (; size > stop; head--) {
+    for (; size > stop; list--) {
         size >>= 1;
-        key -= KEY_WORD_STEP;
-        split_level(block + size, header_at(block + size), key, head - 1);
+        split_level(block + size, header_at(block + size), list - 1);
     }
 }
 
@@ -1168,10 +1177,11 @@ static INLINE_ALWAYS void merges_counted(unsigned from, unsigned to)
 static INLINE_ALWAYS void merge_finish(const struct merge *m, struct block_header *header)
 {
     size_t scale = (size_t)lowest_bit(m->size);     /* a power of two: its only bit */
+    struct free_list *list = &heap.free_lists[scale];
 
     merges_counted(m->from, (unsigned)scale);
-    header_put(header, word_hash(m->block) ^ (uint64_t)m->key << 32);
-    list_link(heap.free_lists + scale, link_of(m->block));
+    header_put(header, word_hash(m->block) ^ list->key);
+    list_link(&list->head, link_of(m->block));
     heap.free_count[scale]++;
     heap.nonempty |= m->size;
 }
@@ -1210,16 +1220,20 @@ static void page_merge(uintptr_t block, unsigned scale, const struct region *r)
 }
 
 /*
- * A small merge that reached a page at block: its frame stops saying SMALL
- * and it merges on as a page block. If it merges on into a block below it,
- * its entry stays behind saying free, as an absorbed buddy's does (written
- * after the loop, which reads only buddies' entries; when the page starts
- * the merged block, merge_finish writes that entry anyway).
+ * A small merge from scale `from` that reached a page at block: its frame
+ * stops saying SMALL and it merges on as a page block. If it merges on into
+ * a block below it, its entry stays behind saying free, as an absorbed
+ * buddy's does (written after the loop, which reads only buddies' entries;
+ * when the page starts the merged block, merge_finish writes that entry
+ * anyway).
  */
-static OUT_OF_LINE void page_merge_reached(uintptr_t block, const struct region *r)
+static OUT_OF_LINE void page_merge_reached(uintptr_t block, unsigned from,
+                                           const struct region *r)
 {
     struct merge m = merge_start(block, PAGE_SCALE);
     uintptr_t frame_base = r->frame_base;
+
+    m.from = from;                          /* where the small merge started: counted once */
 
     page_merge_levels(&m, r, frame_base);
     if (m.block != block)
@@ -1251,10 +1265,9 @@ static INLINE_ALWAYS void small_merge_within(uintptr_t block, unsigned scale,
             break;                                              /* (c), (d), (e) */
         merge_take(&m, buddy);
     }
-    if (m.size == PAGE_BYTES) {
-        merges_counted(scale, PAGE_SCALE);
-        page_merge_reached(m.block, r);
-    } else
+    if (m.size == PAGE_BYTES)
+        page_merge_reached(m.block, scale, r);
+    else
         merge_finish(&m, header_at(m.block));
 }
 
@@ -2171,7 +2184,7 @@ static bool link_readable(const struct list_header *node, unsigned scale)
 {
     uintptr_t block = block_of_link(node);
 
-    return node == &heap.free_lists[scale]
+    return node == &heap.free_lists[scale].head
         || (region_of(block) != NULL && (block & (min_block() - 1)) == 0);
 }
 
@@ -2338,7 +2351,7 @@ static bool node_is_free_block(const struct list_header *node, unsigned scale)
 /* Walk one list, at most free_count nodes, checking each before following it. */
 static int check_list(unsigned scale, const struct check_tally *t, struct heap_violation *found)
 {
-    const struct list_header *head = &heap.free_lists[scale], *prev = head, *node = head->next;
+    const struct list_header *head = &heap.free_lists[scale].head, *prev = head, *node = head->next;
     size_t seen = 0, count = free_count_of(scale);
     uint32_t fingerprint = 0;
 
@@ -2445,7 +2458,7 @@ size_t heap_free_list_peek(unsigned scale, uintptr_t *out, size_t max)
     if (scale > HEAP_MAX_SCALE)
         return 0;
     size_t count = free_count_of(scale);
-    for (const struct list_header *node = heap.free_lists[scale].next;
+    for (const struct list_header *node = heap.free_lists[scale].head.next;
          n < max && n < count; node = node->next)
         out[n++] = block_of_link(node);
     return n;
