@@ -467,7 +467,7 @@ static inline bool list_unlink(const struct list_header *node)
  * A list that lost a block: when that left it empty, its bit was set (the
  * list held a block), so flipping it clears it.
  */
-static inline void free_count_drop(unsigned scale, bool empty)
+static inline void free_count_drop(size_t scale, bool empty)
 {
     heap.free_count[scale]--;
     if (empty)
@@ -494,7 +494,7 @@ static size_t free_count_of(unsigned scale)
  *
  *   before:  head <-> n <-> q <-> ...        after:  head <-> q <-> ...
  */
-static inline uintptr_t free_list_pop(unsigned scale)
+static inline uintptr_t free_list_pop(size_t scale)
 {
     struct list_header *head = &heap.free_lists[scale].head, *node = head->next, *next = node->next;
 
@@ -751,13 +751,15 @@ static INLINE_ALWAYS void split(uintptr_t block, unsigned from, unsigned to,
     heap.chain_count[from]--;
     heap.nonempty |= size - stop;
     if (from >= PAGE_SCALE) {
-        uintptr_t frame_base = r->frame_base, page_stop = stop > PAGE_BYTES ? stop : PAGE_BYTES;
+        uintptr_t page_stop = stop > PAGE_BYTES ? stop : PAGE_BYTES, pages = size >> PAGE_SCALE;
+        struct block_header *entry = frame_entry(r, block);     /* the upper half's is pages on */
         for (; size > page_stop; list--) {
             size >>= 1;
-            split_level(block + size, frame_entry_at(frame_base, block + size), list - 1);
+            pages >>= 1;
+            split_level(block + size, entry + pages, list - 1);
         }
         if (to < PAGE_SCALE)
-            header_set(frame_entry_at(frame_base, block), 0, state_tag(HEAP_FRAME_SMALL));
+            header_set(entry, 0, state_tag(HEAP_FRAME_SMALL));
     }
     for (; size > stop; list--) {
         size >>= 1;
@@ -805,9 +807,11 @@ static OUT_OF_LINE void *small_claim_from_page(unsigned from, unsigned scale, si
     return small_split_claim(block, from, scale, size, region_of(block));
 }
 
-/* small_split_claim from a small block: no region needed. */
+/* small_split_claim from a small block: no region needed (block_claim sends a page elsewhere). */
 static OUT_OF_LINE void *small_claim_split(unsigned from, unsigned scale, size_t size)
 {
+    if (from >= PAGE_SCALE)
+        __builtin_unreachable();        /* so that the split here has no page levels */
     return small_split_claim(free_list_pop(from), from, scale, size, &no_region);
 }
 
