@@ -58,6 +58,7 @@
 #define OUT_OF_LINE __attribute__((noinline))   /* so that the common path saves no registers */
 #define INLINE_ALWAYS inline __attribute__((always_inline))  /* a fast path, in each caller */
 #define CALLER __builtin_return_address(0)      /* who called the function it is written in */
+#define ASSUME(c) ((c) ? (void)0 : __builtin_unreachable())    /* c holds: compile for it alone */
 #define FRONT_BYTES MIN_BLOCK_BYTES             /* a free block's header and link: never poison */
 #define TRAILER_BYTES HEAP_DEBUG_TRAILER_BYTES
 #define SLACK HEAP_DEBUG_SLACK
@@ -264,24 +265,27 @@ static inline uint32_t block_tag(uintptr_t block, unsigned scale, uint8_t state)
  * A whole header as one 64-bit word, requested | tag << 32, for a single
  * store: word_hash(block) ^ key_word(scale, state) | requested. On a 64-bit
  * host the hash's 16 bits are already where the word wants them, in the top
- * of the product, so nothing is shifted; the loops step a key word by
- * KEY_WORD_STEP as they step a key.
+ * of the product, so nothing is shifted. product_word takes the product
+ * (block * GOLDEN_RATIO) itself: the split adds it up level by level, as
+ * block's product plus size's, doubling size's (the products wrap round as
+ * the addresses' multiples do, so the sum is the upper half's product).
  */
-static inline uint64_t word_hash(uintptr_t block)
+static inline uint64_t product_word(uintptr_t product)
 {
 #if UINTPTR_MAX == UINT32_MAX
-    return (uint64_t)tag_hash(block) << 32;
+    return (uint64_t)(product & 0xffff0000u) << 32;
 #else
-    return (block * GOLDEN_RATIO) & 0xffff000000000000u;
+    return product & 0xffff000000000000u;
 #endif
 }
+
+static inline uint64_t word_hash(uintptr_t block) { return product_word(block * GOLDEN_RATIO); }
 
 static inline uint64_t key_word(unsigned scale, uint8_t state)
 {
     return (uint64_t)tag_key(scale, state) << 32;
 }
 
-#define KEY_WORD_STEP ((uint64_t)KEY_STEP << 32)
 
 static inline uint16_t block_check(uintptr_t block, unsigned scale)
 {
@@ -713,11 +717,11 @@ size_t heap_add_region(void *start, size_t length)
 
 /* ---- kmalloc --------------------------------------------------------------- */
 
-/* One level of a split: the free upper half at upper, its header at header, onto the list. */
+/* One level of a split: the free upper half at upper, its header (hash ^ list key) at header. */
 static INLINE_ALWAYS void split_level(uintptr_t upper, struct block_header *header,
-                                      struct free_list *list)
+                                      uint64_t hash, struct free_list *list)
 {
-    header_put(header, word_hash(upper) ^ list->key);
+    header_put(header, hash ^ list->key);
     list_link(&list->head, link_of(upper));
 }
 
@@ -730,8 +734,11 @@ static INLINE_ALWAYS void split_level(uintptr_t upper, struct block_header *head
  * its frame's entry; when the block goes on below a page, its frame is
  * carved into small blocks from then on, and the headers are in band. The
  * counters, the chain counts and the non-empty bitmap (every list of
- * [to, from) gets a block) change once, before the loops; the loops step the
- * size and the list, which holds the key its blocks' headers take.
+ * [to, from) gets a block) change once, before the loops. Each upper half
+ * goes onto a list of its own, so the order of the levels changes nothing:
+ * the loops climb from the smallest, doubling the size and its product (see
+ * product_word) and stepping the list, which holds the key its blocks'
+ * headers take.
  *
  *   scale 13:  [                  block                  ]    table: FREE s13
  *   scale 12:  [       block        ][ upper: onto list 12]    table: FREE s12 for upper
@@ -743,27 +750,25 @@ static INLINE_ALWAYS void split_level(uintptr_t upper, struct block_header *head
 static INLINE_ALWAYS void split(uintptr_t block, unsigned from, unsigned to,
                                 const struct region *r)
 {
-    uintptr_t size = scale_bytes(from), stop = scale_bytes(to);
-    struct free_list *list = &heap.free_lists[from];
+    uintptr_t size = scale_bytes(to), top = scale_bytes(from);
+    uintptr_t small_top = top < PAGE_BYTES ? top : PAGE_BYTES;      /* where in-band headers end */
+    uintptr_t product = block * GOLDEN_RATIO, step = size * GOLDEN_RATIO;
+    struct free_list *list = &heap.free_lists[to];
 
     heap.stats.splits += from - to;
     heap.chain_count[to]++;
     heap.chain_count[from]--;
-    heap.nonempty |= size - stop;
-    if (from >= PAGE_SCALE) {
-        uintptr_t page_stop = stop > PAGE_BYTES ? stop : PAGE_BYTES, pages = size >> PAGE_SCALE;
-        struct block_header *entry = frame_entry(r, block);     /* the upper half's is pages on */
-        for (; size > page_stop; list--) {
-            size >>= 1;
-            pages >>= 1;
-            split_level(block + size, entry + pages, list - 1);
-        }
-        if (to < PAGE_SCALE)
-            header_set(entry, 0, state_tag(HEAP_FRAME_SMALL));
-    }
-    for (; size > stop; list--) {
-        size >>= 1;
-        split_level(block + size, header_at(block + size), list - 1);
+    heap.nonempty |= top - size;
+    for (; size < small_top; size <<= 1, step <<= 1, list++)
+        split_level(block + size, header_at(block + size), product_word(product + step), list);
+    if (from < PAGE_SCALE)
+        return;
+    struct block_header *entry = frame_entry(r, block);     /* the upper half's is pages on */
+    if (to < PAGE_SCALE)
+        header_set(entry, 0, state_tag(HEAP_FRAME_SMALL));
+    for (uintptr_t pages = size >> PAGE_SCALE; size < top; size <<= 1, step <<= 1, list++) {
+        split_level(block + size, entry + pages, product_word(product + step), list);
+        pages <<= 1;
     }
 }
 
@@ -791,8 +796,11 @@ static inline void *small_claim(unsigned scale, size_t size)
 static INLINE_ALWAYS void *small_split_claim(uintptr_t block, unsigned from, unsigned scale,
                                              size_t size, const struct region *r)
 {
+    uint64_t key = heap.free_lists[scale].key ^ key_word(0, HEAP_BLOCK_FREE ^ HEAP_BLOCK_ALLOCATED);
+                                        /* the list's key with the state allocated */
+
     header_put(header_at(block),       /* first: then nothing but the split's own values is live */
-               (word_hash(block) ^ key_word(scale, HEAP_BLOCK_ALLOCATED)) | (uint32_t)size);
+               (word_hash(block) ^ key) | (uint32_t)size);
     heap.stats.requested_bytes += size;
     heap.stats.allocations++;
     split(block, from, scale, r);
@@ -802,6 +810,7 @@ static INLINE_ALWAYS void *small_split_claim(uintptr_t block, unsigned from, uns
 /* small_split_claim from a page block: the split needs its region. */
 static OUT_OF_LINE void *small_claim_from_page(unsigned from, unsigned scale, size_t size)
 {
+    ASSUME(from >= PAGE_SCALE && scale < PAGE_SCALE);  /* block_claim's: the split crosses a page */
     uintptr_t block = free_list_pop(from);
 
     return small_split_claim(block, from, scale, size, region_of(block));
@@ -810,8 +819,7 @@ static OUT_OF_LINE void *small_claim_from_page(unsigned from, unsigned scale, si
 /* small_split_claim from a small block: no region needed (block_claim sends a page elsewhere). */
 static OUT_OF_LINE void *small_claim_split(unsigned from, unsigned scale, size_t size)
 {
-    if (from >= PAGE_SCALE)
-        __builtin_unreachable();        /* so that the split here has no page levels */
+    ASSUME(from < PAGE_SCALE);          /* so that the split here has no page levels */
     return small_split_claim(free_list_pop(from), from, scale, size, &no_region);
 }
 
@@ -1128,8 +1136,11 @@ static inline bool buddy_mergeable(uintptr_t block, unsigned scale,
  * at most merge_limit(a, r). The merged block (twice the size s, aligned to
  * it) holds a; it ends by r's end exactly when a and end differ in a bit
  * worth 2s or more, a ^ end >= 2s, and it starts at r's start or later
- * exactly when a and start - 1 differ so, a ^ (start - 1) >= 2s (a region
- * at address 0 has no such bound). Both are below 2^(bits of an address),
+ * exactly when a and start - 1 differ so, a ^ (start - 1) >= 2s. A region
+ * at address 0 has no such bound, and needs no test: start - 1 wraps round
+ * to all ones, and ~a has a 1 where a < end first differs from end, so its
+ * top bit is at least a ^ end's; only the top bit of the limit counts, as
+ * the limit is compared with powers of two. Both are below 2^(bits of an address),
  * so the merged block never passes HEAP_MAX_SCALE: that is (a). Worked
  * example: in [0x1000, 0x1f00), a = 0x1800 has 0x1800 ^ 0x1f00 = 0x700 and
  * 0x1800 ^ 0xfff = 0x7ff, a limit of 0x380: a block of 0x200 there merges
@@ -1138,7 +1149,7 @@ static inline bool buddy_mergeable(uintptr_t block, unsigned scale,
  */
 static inline uintptr_t merge_limit(uintptr_t a, const struct region *r)
 {
-    uintptr_t above = a ^ r->end, below = r->start == 0 ? UINTPTR_MAX : a ^ (r->start - 1);
+    uintptr_t above = a ^ r->end, below = a ^ (r->start - 1);
 
     return (above < below ? above : below) / 2;
 }
