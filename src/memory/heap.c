@@ -58,7 +58,11 @@
 #define OUT_OF_LINE __attribute__((noinline))   /* so that the common path saves no registers */
 #define INLINE_ALWAYS inline __attribute__((always_inline))  /* a fast path, in each caller */
 #define CALLER __builtin_return_address(0)      /* who called the function it is written in */
-#define ASSUME(c) ((c) ? (void)0 : __builtin_unreachable())    /* c holds: compile for it alone */
+#if defined(__clang__)                          /* c holds: compile for that case alone */
+#define ASSUME(c) __builtin_assume(c)
+#else
+#define ASSUME(c) ((c) ? (void)0 : __builtin_unreachable())
+#endif
 #define FRONT_BYTES MIN_BLOCK_BYTES             /* a free block's header and link: never poison */
 #define TRAILER_BYTES HEAP_DEBUG_TRAILER_BYTES
 #define SLACK HEAP_DEBUG_SLACK
