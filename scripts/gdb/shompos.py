@@ -49,10 +49,11 @@ import gdb
 HEAP_SYMBOL = 'heap'                        # static struct in src/memory/heap.c
 HEADER_TYPE = 'struct block_header'
 LINK_TYPE = 'struct list_header'
+LIST_TYPE = 'struct free_list'           # a sentinel head and its scale's key
 STATE_ENUM = 'enum heap_block_state'
 STATE_PREFIXES = ('HEAP_BLOCK_', 'HEAP_FRAME_')     # HEAP_BLOCK_FREE -> "free"
 STATES = ('none', 'free', 'allocated', 'slab', 'small', 'tail')
-HEAP_FIELDS = ('free_lists', 'free_count', 'nonempty', 'regions', 'region_count',
+HEAP_FIELDS = ('free_lists', 'free_count', 'chain_count', 'nonempty', 'regions', 'region_count',
                'largest_carved', 'stats')
 STATS_FIELDS = ('managed_bytes', 'requested_bytes', 'allocations', 'frees',
                 'failed_allocations', 'refused_frees', 'splits', 'merges')
@@ -274,6 +275,7 @@ class Heap:
                              % HEAP_SYMBOL)
         self.address, self.type = int(symbol.value().address), symbol.type
         self.header_type, self.link_type = lookup_type(HEADER_TYPE), lookup_type(LINK_TYPE)
+        self.list_type = lookup_type(LIST_TYPE)
         self.require_layout()
         self.fields = read_struct(self.type, self.address)
         self.word = lookup_type('uintptr_t').sizeof
@@ -288,6 +290,7 @@ class Heap:
         require_fields(self.type.strip_typedefs()['stats'].type, STATS_FIELDS)
         require_fields(self.type.strip_typedefs()['regions'].type.target(), REGION_FIELDS)
         require_fields(self.link_type, ('next', 'prev'))
+        require_fields(self.list_type, ('head', 'key'))
         fields = {f.name: (f.bitpos // 8, f.type.sizeof)
                   for f in self.header_type.strip_typedefs().fields()}
         if self.header_type.sizeof != 8 or any(fields.get(name) != (offset, size)
@@ -313,12 +316,14 @@ class Heap:
         return 1 << self.min_scale
 
     def free_count(self, scale):
-        return self.fields['free_count'][scale]
+        """free_count_of: the list's own count plus the chain counts up to it (size_t wraps)."""
+        chains = sum(int(self.fields['chain_count'][s]) for s in range(scale + 1))
+        return (int(self.fields['free_count'][scale]) + chains) % (1 << 8 * self.word)
 
     def free_list_head(self, scale):
         """Address of the sentinel head of free list `scale` inside the heap structure."""
         return (self.address + field_offset(self.type, 'free_lists')
-                + scale * self.link_type.sizeof)
+                + scale * self.list_type.sizeof + field_offset(self.list_type, 'head'))
 
     def region_of(self, address):
         """The Region whose blocks hold address, or None."""
@@ -326,7 +331,7 @@ class Heap:
 
     def initialised(self):
         """Has heap_init run? It points every sentinel head at itself; .bss starts them at 0."""
-        return all(head['next'] != 0 for head in self.fields['free_lists'])
+        return all(lst['head']['next'] != 0 for lst in self.fields['free_lists'])
 
     def state_name(self, state):
         return self.names.get(state, 'no state (0x%02x)' % state)
@@ -499,7 +504,7 @@ def free_list_problems(heap, scale):
     """
     head, count = heap.free_list_head(scale), heap.free_count(scale)
     prev, seen = head, set()
-    node = heap.fields['free_lists'][scale]['next']
+    node = heap.fields['free_lists'][scale]['head']['next']
     while node != head:
         block = (node - heap.header_type.sizeof) % (1 << 8 * heap.word)
         if node in seen:

@@ -58,6 +58,11 @@
 #define OUT_OF_LINE __attribute__((noinline))   /* so that the common path saves no registers */
 #define INLINE_ALWAYS inline __attribute__((always_inline))  /* a fast path, in each caller */
 #define CALLER __builtin_return_address(0)      /* who called the function it is written in */
+#if defined(__clang__)                          /* c holds: compile for that case alone */
+#define ASSUME(c) __builtin_assume(c)
+#else
+#define ASSUME(c) ((c) ? (void)0 : __builtin_unreachable())
+#endif
 #define FRONT_BYTES MIN_BLOCK_BYTES             /* a free block's header and link: never poison */
 #define TRAILER_BYTES HEAP_DEBUG_TRAILER_BYTES
 #define SLACK HEAP_DEBUG_SLACK
@@ -124,6 +129,16 @@ struct quarantine {
 };
 
 /*
+ * A free list of one scale: its sentinel head, and the key word (see
+ * key_word) of a free block of that scale, which heap_init writes once: the
+ * split loop steps one pointer for both.
+ */
+struct free_list {
+    struct list_header head;
+    uint64_t key;
+};
+
+/*
  * The hooks (a debug flag or a sampler) cost kmalloc and kfree nothing while
  * they are off: while they are on, `hooked` is set, kmalloc's request_limit
  * is 0 so that every request misses the fast path, and `recent` stays
@@ -131,8 +146,9 @@ struct quarantine {
  * `hooked` and take the hooked way (see allocation_missed and pointer_free).
  */
 static struct {
-    struct list_header free_lists[HEAP_MAX_SCALE + 1];  /* a sentinel head per scale */
-    size_t free_count[HEAP_MAX_SCALE + 1];
+    struct free_list free_lists[HEAP_MAX_SCALE + 1];    /* a sentinel head per scale */
+    size_t free_count[HEAP_MAX_SCALE + 1];             /* with chain_count: see free_count_of */
+    size_t chain_count[HEAP_MAX_SCALE + 1];
     uintptr_t nonempty;             /* bit s set while free_lists[s] is not empty */
     struct region regions[HEAP_MAX_REGIONS];            /* sorted by address */
     unsigned region_count;
@@ -253,24 +269,27 @@ static inline uint32_t block_tag(uintptr_t block, unsigned scale, uint8_t state)
  * A whole header as one 64-bit word, requested | tag << 32, for a single
  * store: word_hash(block) ^ key_word(scale, state) | requested. On a 64-bit
  * host the hash's 16 bits are already where the word wants them, in the top
- * of the product, so nothing is shifted; the loops step a key word by
- * KEY_WORD_STEP as they step a key.
+ * of the product, so nothing is shifted. product_word takes the product
+ * (block * GOLDEN_RATIO) itself: the split adds it up level by level, as
+ * block's product plus size's, doubling size's (the products wrap round as
+ * the addresses' multiples do, so the sum is the upper half's product).
  */
-static inline uint64_t word_hash(uintptr_t block)
+static inline uint64_t product_word(uintptr_t product)
 {
 #if UINTPTR_MAX == UINT32_MAX
-    return (uint64_t)tag_hash(block) << 32;
+    return (uint64_t)(product & 0xffff0000u) << 32;
 #else
-    return (block * GOLDEN_RATIO) & 0xffff000000000000u;
+    return product & 0xffff000000000000u;
 #endif
 }
+
+static inline uint64_t word_hash(uintptr_t block) { return product_word(block * GOLDEN_RATIO); }
 
 static inline uint64_t key_word(unsigned scale, uint8_t state)
 {
     return (uint64_t)tag_key(scale, state) << 32;
 }
 
-#define KEY_WORD_STEP ((uint64_t)KEY_STEP << 32)
 
 static inline uint16_t block_check(uintptr_t block, unsigned scale)
 {
@@ -403,6 +422,15 @@ static size_t run_pages(const struct block_header *e) { return pages_for(e->requ
  * list is a head pointing at itself, so push and remove never test for NULL
  * or for the ends. The counts and the non-empty bitmap follow every change.
  *
+ * A list's count is free_count_of(scale): free_count, which a push or a
+ * removal of one block steps, plus the chain counts up to the scale, a
+ * difference array. A split from scale f to t puts one block on each list
+ * of [t, f), a merge from t to f takes one off each: chain_count[t] and
+ * chain_count[f] change by one, so that neither loop steps a count at each
+ * level. (size_t wraps round, so the parts may: their sum never does.)
+ * A list's bit in the bitmap follows from its links: a removal that leaves
+ * the head alone clears it.
+ *
  * push(n) puts n just after the head:
  *
  *   before:  head <-> a <-> ... <-> head     after:  head <-> n <-> a <-> ...
@@ -421,7 +449,7 @@ static inline void list_link(struct list_header *head, struct list_header *node)
 
 static inline void free_list_push(uintptr_t block, unsigned scale)
 {
-    list_link(&heap.free_lists[scale], link_of(block));
+    list_link(&heap.free_lists[scale].head, link_of(block));
     heap.free_count[scale]++;
     heap.nonempty |= (uintptr_t)1 << scale;
 }
@@ -434,28 +462,39 @@ static inline void free_list_push(uintptr_t block, unsigned scale)
  *
  *            p->next = q;  q->prev = p;
  */
-static inline void list_unlink(const struct list_header *node)
+static inline bool list_unlink(const struct list_header *node)
 {
     struct list_header *prev = node->prev, *next = node->next;
 
     prev->next = next;
     next->prev = prev;
+    return prev == next;        /* both the head: the list is empty now */
 }
 
 /*
- * The count of a list that loses a block; the last one leaves the list
- * empty. Its bit was set (the list held a block), so flipping it clears it.
+ * A list that lost a block: when that left it empty, its bit was set (the
+ * list held a block), so flipping it clears it.
  */
-static inline void free_count_drop(unsigned scale)
+static inline void free_count_drop(size_t scale, bool empty)
 {
-    if (--heap.free_count[scale] == 0)
+    heap.free_count[scale]--;
+    if (empty)
         heap.nonempty ^= (uintptr_t)1 << scale;
 }
 
 static inline void free_list_remove(uintptr_t block, unsigned scale)
 {
-    list_unlink(link_of(block));
-    free_count_drop(scale);
+    free_count_drop(scale, list_unlink(link_of(block)));
+}
+
+/* The blocks on the list of this scale (the sum wraps round as the parts do). */
+static size_t free_count_of(unsigned scale)
+{
+    size_t count = heap.free_count[scale];
+
+    for (unsigned s = 0; s <= scale; s++)
+        count += heap.chain_count[s];
+    return count;
 }
 
 /*
@@ -463,13 +502,13 @@ static inline void free_list_remove(uintptr_t block, unsigned scale)
  *
  *   before:  head <-> n <-> q <-> ...        after:  head <-> q <-> ...
  */
-static inline uintptr_t free_list_pop(unsigned scale)
+static inline uintptr_t free_list_pop(size_t scale)
 {
-    struct list_header *head = &heap.free_lists[scale], *node = head->next, *next = node->next;
+    struct list_header *head = &heap.free_lists[scale].head, *node = head->next, *next = node->next;
 
     head->next = next;
     next->prev = head;
-    free_count_drop(scale);
+    free_count_drop(scale, next == head);
     return block_of_link(node);
 }
 
@@ -487,7 +526,7 @@ static size_t free_list_bytes(void)
     size_t bytes = 0;
 
     for (unsigned s = 0; s <= HEAP_MAX_SCALE; s++)
-        bytes += heap.free_count[s] * scale_bytes(s);
+        bytes += free_count_of(s) * scale_bytes(s);
     return bytes;
 }
 
@@ -520,8 +559,10 @@ void heap_init(void)
     heap.quarantine.bytes = 0;
     hooks_update();
     for (unsigned s = 0; s <= HEAP_MAX_SCALE; s++) {
-        heap.free_lists[s].next = heap.free_lists[s].prev = &heap.free_lists[s];
-        heap.free_count[s] = 0;
+        struct list_header *head = &heap.free_lists[s].head;
+        head->next = head->prev = head;
+        heap.free_lists[s].key = key_word(s, HEAP_BLOCK_FREE);
+        heap.free_count[s] = heap.chain_count[s] = 0;
     }
 }
 
@@ -680,16 +721,12 @@ size_t heap_add_region(void *start, size_t length)
 
 /* ---- kmalloc --------------------------------------------------------------- */
 
-/*
- * One level of a split: the free upper half at upper, its header at header,
- * onto the list at head (whose count is *count).
- */
+/* One level of a split: the free upper half at upper, its header (hash ^ list key) at header. */
 static INLINE_ALWAYS void split_level(uintptr_t upper, struct block_header *header,
-                                      uint64_t key, struct list_header *head, size_t *count)
+                                      uint64_t hash, struct free_list *list)
 {
-    header_put(header, word_hash(upper) ^ key);
-    list_link(head, link_of(upper));
-    ++*count;
+    header_put(header, hash ^ list->key);
+    list_link(&list->head, link_of(upper));
 }
 
 /*
@@ -700,9 +737,12 @@ static INLINE_ALWAYS void split_level(uintptr_t upper, struct block_header *head
  * writes the block's own. An upper half of a page or more has its header in
  * its frame's entry; when the block goes on below a page, its frame is
  * carved into small blocks from then on, and the headers are in band. The
- * counters and the non-empty bitmap (every list of [to, from) gets a block)
- * change once, before the loops; the loops step the size, the key, the list
- * and its count.
+ * counters, the chain counts and the non-empty bitmap (every list of
+ * [to, from) gets a block) change once, before the loops. Each upper half
+ * goes onto a list of its own, so the order of the levels changes nothing:
+ * the loops climb from the smallest, doubling the size and its product (see
+ * product_word) and stepping the list, which holds the key its blocks'
+ * headers take.
  *
  *   scale 13:  [                  block                  ]    table: FREE s13
  *   scale 12:  [       block        ][ upper: onto list 12]    table: FREE s12 for upper
@@ -714,28 +754,25 @@ static INLINE_ALWAYS void split_level(uintptr_t upper, struct block_header *head
 static INLINE_ALWAYS void split(uintptr_t block, unsigned from, unsigned to,
                                 const struct region *r)
 {
-    uintptr_t size = scale_bytes(from), stop = scale_bytes(to);
-    struct list_header *head = &heap.free_lists[from];
-    size_t *count = &heap.free_count[from];
-    uint64_t key = key_word(from, HEAP_BLOCK_FREE);
+    uintptr_t size = scale_bytes(to), top = scale_bytes(from);
+    uintptr_t small_top = top < PAGE_BYTES ? top : PAGE_BYTES;      /* where in-band headers end */
+    uintptr_t product = block * GOLDEN_RATIO, step = size * GOLDEN_RATIO;
+    struct free_list *list = &heap.free_lists[to];
 
     heap.stats.splits += from - to;
-    heap.nonempty |= size - stop;
-    if (from >= PAGE_SCALE) {
-        uintptr_t frame_base = r->frame_base, page_stop = stop > PAGE_BYTES ? stop : PAGE_BYTES;
-        for (; size > page_stop; head--, count--) {
-            size >>= 1;
-            key -= KEY_WORD_STEP;
-            split_level(block + size, frame_entry_at(frame_base, block + size), key, head - 1,
-                        count - 1);
-        }
-        if (to < PAGE_SCALE)
-            header_set(frame_entry_at(frame_base, block), 0, state_tag(HEAP_FRAME_SMALL));
-    }
-    for (; size > stop; head--, count--) {
-        size >>= 1;
-        key -= KEY_WORD_STEP;
-        split_level(block + size, header_at(block + size), key, head - 1, count - 1);
+    heap.chain_count[to]++;
+    heap.chain_count[from]--;
+    heap.nonempty |= top - size;
+    for (; size < small_top; size <<= 1, step <<= 1, list++)
+        split_level(block + size, header_at(block + size), product_word(product + step), list);
+    if (from < PAGE_SCALE)
+        return;
+    struct block_header *entry = frame_entry(r, block);     /* the upper half's is pages on */
+    if (to < PAGE_SCALE)
+        header_set(entry, 0, state_tag(HEAP_FRAME_SMALL));
+    for (uintptr_t pages = size >> PAGE_SCALE; size < top; size <<= 1, step <<= 1, list++) {
+        split_level(block + size, entry + pages, product_word(product + step), list);
+        pages <<= 1;
     }
 }
 
@@ -763,8 +800,11 @@ static inline void *small_claim(unsigned scale, size_t size)
 static INLINE_ALWAYS void *small_split_claim(uintptr_t block, unsigned from, unsigned scale,
                                              size_t size, const struct region *r)
 {
+    uint64_t key = heap.free_lists[scale].key ^ key_word(0, HEAP_BLOCK_FREE ^ HEAP_BLOCK_ALLOCATED);
+                                        /* the list's key with the state allocated */
+
     header_put(header_at(block),       /* first: then nothing but the split's own values is live */
-               (word_hash(block) ^ key_word(scale, HEAP_BLOCK_ALLOCATED)) | (uint32_t)size);
+               (word_hash(block) ^ key) | (uint32_t)size);
     heap.stats.requested_bytes += size;
     heap.stats.allocations++;
     split(block, from, scale, r);
@@ -774,16 +814,16 @@ static INLINE_ALWAYS void *small_split_claim(uintptr_t block, unsigned from, uns
 /* small_split_claim from a page block: the split needs its region. */
 static OUT_OF_LINE void *small_claim_from_page(unsigned from, unsigned scale, size_t size)
 {
+    ASSUME(from >= PAGE_SCALE && scale < PAGE_SCALE);  /* block_claim's: the split crosses a page */
     uintptr_t block = free_list_pop(from);
 
     return small_split_claim(block, from, scale, size, region_of(block));
 }
 
-/* small_split_claim from a small block: no region needed. */
+/* small_split_claim from a small block: no region needed (block_claim sends a page elsewhere). */
 static OUT_OF_LINE void *small_claim_split(unsigned from, unsigned scale, size_t size)
 {
-    if (from >= PAGE_SCALE)
-        return small_claim_from_page(from, scale, size);
+    ASSUME(from < PAGE_SCALE);          /* so that the split here has no page levels */
     return small_split_claim(free_list_pop(from), from, scale, size, &no_region);
 }
 
@@ -854,8 +894,9 @@ static inline void *block_claim(unsigned from, unsigned scale, size_t size)
 {
     if (scale >= PAGE_SCALE)
         return run_claim(from, scale, size);
-    if (from != scale)
-        return small_claim_split(from, scale, size);
+    if (from != scale)          /* a split: a page's needs its region, a small block's none */
+        return from >= PAGE_SCALE ? small_claim_from_page(from, scale, size)
+                                  : small_claim_split(from, scale, size);
     return small_claim(from, size);     /* from == scale, and from is already in a register */
 }
 
@@ -1099,8 +1140,11 @@ static inline bool buddy_mergeable(uintptr_t block, unsigned scale,
  * at most merge_limit(a, r). The merged block (twice the size s, aligned to
  * it) holds a; it ends by r's end exactly when a and end differ in a bit
  * worth 2s or more, a ^ end >= 2s, and it starts at r's start or later
- * exactly when a and start - 1 differ so, a ^ (start - 1) >= 2s (a region
- * at address 0 has no such bound). Both are below 2^(bits of an address),
+ * exactly when a and start - 1 differ so, a ^ (start - 1) >= 2s. A region
+ * at address 0 has no such bound, and needs no test: start - 1 wraps round
+ * to all ones, and ~a has a 1 where a < end first differs from end, so its
+ * top bit is at least a ^ end's; only the top bit of the limit counts, as
+ * the limit is compared with powers of two. Both are below 2^(bits of an address),
  * so the merged block never passes HEAP_MAX_SCALE: that is (a). Worked
  * example: in [0x1000, 0x1f00), a = 0x1800 has 0x1800 ^ 0x1f00 = 0x700 and
  * 0x1800 ^ 0xfff = 0x7ff, a limit of 0x380: a block of 0x200 there merges
@@ -1109,45 +1153,55 @@ static inline bool buddy_mergeable(uintptr_t block, unsigned scale,
  */
 static inline uintptr_t merge_limit(uintptr_t a, const struct region *r)
 {
-    uintptr_t above = a ^ r->end, below = r->start == 0 ? UINTPTR_MAX : a ^ (r->start - 1);
+    uintptr_t above = a ^ r->end, below = a ^ (r->start - 1);
 
     return (above < below ? above : below) / 2;
 }
 
-/* Where a merge is: the block so far, its size, its key (as a free block) and its list's count. */
+/*
+ * Where a merge is: the block so far, its size, its key (as a free block),
+ * and the scale it started at (the merges and the chain counts change once,
+ * at the end, from the scales).
+ */
 struct merge {
     uintptr_t block, size;
     uint32_t key;
-    size_t *count;
+    unsigned from;
 };
 
 static INLINE_ALWAYS struct merge merge_start(uintptr_t block, unsigned scale)
 {
-    return (struct merge){block, scale_bytes(scale), tag_key(scale, HEAP_BLOCK_FREE),
-                          &heap.free_count[scale]};
+    return (struct merge){block, scale_bytes(scale), tag_key(scale, HEAP_BLOCK_FREE), scale};
 }
 
 /* Take the free buddy of m's block off its list; m becomes the merged block, a scale up. */
 static INLINE_ALWAYS void merge_take(struct merge *m, uintptr_t buddy)
 {
-    list_unlink(link_of(buddy));
-    if (--*m->count == 0)
+    if (list_unlink(link_of(buddy)))
         heap.nonempty ^= m->size;       /* as free_count_drop; a store, so one branch, no select */
     m->block &= buddy;                  /* the lower of the two */
     m->size <<= 1;
     m->key += KEY_STEP;
-    m->count++;
-    heap.stats.merges++;
+}
+
+/* The chain of merges from scale `from` to `to` took one block off each list of [from, to). */
+static INLINE_ALWAYS void merges_counted(unsigned from, unsigned to)
+{
+    heap.stats.merges += to - from;
+    heap.chain_count[from]--;
+    heap.chain_count[to]++;
 }
 
 /* The merge's end: its block gets a free header (at header) and goes onto its list. */
 static INLINE_ALWAYS void merge_finish(const struct merge *m, struct block_header *header)
 {
     size_t scale = (size_t)lowest_bit(m->size);     /* a power of two: its only bit */
+    struct free_list *list = &heap.free_lists[scale];
 
-    header_put(header, word_hash(m->block) ^ (uint64_t)m->key << 32);
-    list_link(heap.free_lists + scale, link_of(m->block));
-    ++*m->count;
+    merges_counted(m->from, (unsigned)scale);
+    header_put(header, word_hash(m->block) ^ list->key);
+    list_link(&list->head, link_of(m->block));
+    heap.free_count[scale]++;
     heap.nonempty |= m->size;
 }
 
@@ -1185,16 +1239,20 @@ static void page_merge(uintptr_t block, unsigned scale, const struct region *r)
 }
 
 /*
- * A small merge that reached a page at block: its frame stops saying SMALL
- * and it merges on as a page block. If it merges on into a block below it,
- * its entry stays behind saying free, as an absorbed buddy's does (written
- * after the loop, which reads only buddies' entries; when the page starts
- * the merged block, merge_finish writes that entry anyway).
+ * A small merge from scale `from` that reached a page at block: its frame
+ * stops saying SMALL and it merges on as a page block. If it merges on into
+ * a block below it, its entry stays behind saying free, as an absorbed
+ * buddy's does (written after the loop, which reads only buddies' entries;
+ * when the page starts the merged block, merge_finish writes that entry
+ * anyway).
  */
-static OUT_OF_LINE void page_merge_reached(uintptr_t block, const struct region *r)
+static OUT_OF_LINE void page_merge_reached(uintptr_t block, unsigned from,
+                                           const struct region *r)
 {
     struct merge m = merge_start(block, PAGE_SCALE);
     uintptr_t frame_base = r->frame_base;
+
+    m.from = from;                          /* where the small merge started: counted once */
 
     page_merge_levels(&m, r, frame_base);
     if (m.block != block)
@@ -1227,7 +1285,7 @@ static INLINE_ALWAYS void small_merge_within(uintptr_t block, unsigned scale,
         merge_take(&m, buddy);
     }
     if (m.size == PAGE_BYTES)
-        page_merge_reached(m.block, r);
+        page_merge_reached(m.block, scale, r);
     else
         merge_finish(&m, header_at(m.block));
 }
@@ -2145,7 +2203,7 @@ static bool link_readable(const struct list_header *node, unsigned scale)
 {
     uintptr_t block = block_of_link(node);
 
-    return node == &heap.free_lists[scale]
+    return node == &heap.free_lists[scale].head
         || (region_of(block) != NULL && (block & (min_block() - 1)) == 0);
 }
 
@@ -2312,12 +2370,12 @@ static bool node_is_free_block(const struct list_header *node, unsigned scale)
 /* Walk one list, at most free_count nodes, checking each before following it. */
 static int check_list(unsigned scale, const struct check_tally *t, struct heap_violation *found)
 {
-    const struct list_header *head = &heap.free_lists[scale], *prev = head, *node = head->next;
-    size_t seen = 0;
+    const struct list_header *head = &heap.free_lists[scale].head, *prev = head, *node = head->next;
+    size_t seen = 0, count = free_count_of(scale);
     uint32_t fingerprint = 0;
 
     for (; node != head; prev = node, node = node->next, seen++) {
-        if (seen == heap.free_count[scale] || !node_is_free_block(node, scale))
+        if (seen == count || !node_is_free_block(node, scale))
             return violation(found, "free list holds a block that is not a free block of its scale",
                              block_of_link(node), scale);
         if (node->prev != prev)
@@ -2325,7 +2383,7 @@ static int check_list(unsigned scale, const struct check_tally *t, struct heap_v
         fingerprint += block_hash(block_of_link(node), scale);
     }
     bool marked = (heap.nonempty >> scale) & 1;     /* the bitmap bit must agree too */
-    if (head->prev != prev || seen != heap.free_count[scale] || marked != (seen != 0))
+    if (head->prev != prev || seen != count || marked != (seen != 0))
         return violation(found, "free count does not match its list", 0, scale);
     if (seen != t->free_count[scale] || fingerprint != t->fingerprint[scale])
         return violation(found, "free list does not hold the free blocks of its scale", 0, scale);
@@ -2409,7 +2467,7 @@ size_t heap_scale_payload(unsigned scale)
 
 size_t heap_free_count(unsigned scale)
 {
-    return scale <= HEAP_MAX_SCALE ? heap.free_count[scale] : 0;
+    return scale <= HEAP_MAX_SCALE ? free_count_of(scale) : 0;
 }
 
 size_t heap_free_list_peek(unsigned scale, uintptr_t *out, size_t max)
@@ -2418,8 +2476,9 @@ size_t heap_free_list_peek(unsigned scale, uintptr_t *out, size_t max)
 
     if (scale > HEAP_MAX_SCALE)
         return 0;
-    for (const struct list_header *node = heap.free_lists[scale].next;
-         n < max && n < heap.free_count[scale]; node = node->next)
+    size_t count = free_count_of(scale);
+    for (const struct list_header *node = heap.free_lists[scale].head.next;
+         n < max && n < count; node = node->next)
         out[n++] = block_of_link(node);
     return n;
 }

@@ -268,7 +268,12 @@ class Machine:
                 if time.monotonic() > deadline:
                     raise MachineError('no QMP socket after %d s' % timeout)
                 time.sleep(0.05)
+        # QEMU runs the guest without waiting for us (wait=off), and now and then an
+        # event of its start (RESUME) reaches the socket before the greeting: keep it.
         greeting = self.qmp_read(timeout)
+        while greeting is not None and 'event' in greeting:
+            self.events.append(greeting)
+            greeting = self.qmp_read(timeout)
         if greeting is None or 'QMP' not in greeting:
             raise MachineError('unexpected QMP greeting: %r' % greeting)
         self.qmp('qmp_capabilities')
