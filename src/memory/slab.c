@@ -62,15 +62,10 @@ static void list_push(struct slab_list *head, struct slab_list *node)
     head->next = node;
 }
 
-/* node before head (the list's last). */
+/* node before head (the list's last): after the node now last. */
 static void list_push_tail(struct slab_list *head, struct slab_list *node)
 {
-    struct slab_list *last = head->prev;
-
-    node->prev = last;
-    last->next = node;
-    node->next = head;
-    head->prev = node;
+    list_push(head->prev, node);
 }
 
 static void list_remove(struct slab_list *node)
