@@ -15,6 +15,7 @@
 #ifndef SHOMPOS_MEMORY_HEAP_H
 #define SHOMPOS_MEMORY_HEAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -139,6 +140,23 @@ struct heap_stats {
     size_t debug_reports;           /* use-after-free and out-of-bounds reports made so far */
     size_t sampled_allocations;     /* allocations the sampler served (not counted above) */
 };
+
+/*
+ * Do two snapshots describe the same blocks and the same calls? Every field
+ * above but refused_frees and the debug-mode and sampler counters (from
+ * quarantined_blocks on): what a refused free must leave unchanged, and the
+ * self-test's and the host model's test that it did.
+ */
+static inline bool heap_stats_equal(const struct heap_stats *a, const struct heap_stats *b)
+{
+    return a->managed_bytes == b->managed_bytes && a->free_bytes == b->free_bytes
+        && a->allocated_bytes == b->allocated_bytes && a->requested_bytes == b->requested_bytes
+        && a->largest_free_block == b->largest_free_block && a->allocations == b->allocations
+        && a->frees == b->frees && a->failed_allocations == b->failed_allocations
+        && a->splits == b->splits && a->merges == b->merges && a->regions == b->regions
+        && a->fragmentation_percent == b->fragmentation_percent
+        && a->frame_table_bytes == b->frame_table_bytes;
+}
 
 /* Called for each block, in address order, by heap_walk: allocated is 0 free, 1 allocated
    (a slab too), 2 quarantined (debug mode). */

@@ -206,18 +206,6 @@ static bool counters_match(void)
     return true;
 }
 
-/* Every statistic but refused_frees alike? */
-static bool stats_equal(const struct heap_stats *a, const struct heap_stats *b)
-{
-    return a->managed_bytes == b->managed_bytes && a->free_bytes == b->free_bytes
-        && a->allocated_bytes == b->allocated_bytes && a->requested_bytes == b->requested_bytes
-        && a->largest_free_block == b->largest_free_block && a->allocations == b->allocations
-        && a->frees == b->frees && a->failed_allocations == b->failed_allocations
-        && a->splits == b->splits && a->merges == b->merges && a->regions == b->regions
-        && a->fragmentation_percent == b->fragmentation_percent
-        && a->frame_table_bytes == b->frame_table_bytes;
-}
-
 static bool heap_intact(void)
 {
     struct heap_violation found;
@@ -523,7 +511,7 @@ static bool refused_as_expected(void *ptr, enum heap_status want)
     if (got != want)
         return fail("heap_free(%p) said \"%s\", not \"%s\"", ptr, heap_status_name(got),
                     heap_status_name(want));
-    if (!stats_equal(&before, &after))
+    if (!heap_stats_equal(&before, &after))
         return fail("refusing heap_free(%p) changed the heap's statistics", ptr);
     test.bad_frees++;
     test.refused_by_kind[test.kind]++;
@@ -724,7 +712,7 @@ static bool marked_as_expected(unsigned char *ptr, int slab, enum heap_status wa
     if (got != want)
         return fail("heap_mark_slab(%p, %d) said \"%s\", not \"%s\"", (void *)ptr, slab,
                     heap_status_name(got), heap_status_name(want));
-    if (!stats_equal(&before, &after) || before.refused_frees != after.refused_frees)
+    if (!heap_stats_equal(&before, &after) || before.refused_frees != after.refused_frees)
         return fail("heap_mark_slab(%p, %d) changed the heap's statistics", (void *)ptr, slab);
     return true;
 }

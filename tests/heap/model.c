@@ -676,25 +676,14 @@ static enum heap_status hand_back(struct model *m, void *ptr, enum model_route r
     return heard.why;
 }
 
-/* Every statistic but refused_frees alike? */
-static bool stats_equal(const struct heap_stats *a, const struct heap_stats *b)
-{
-    return a->managed_bytes == b->managed_bytes && a->free_bytes == b->free_bytes
-        && a->allocated_bytes == b->allocated_bytes && a->requested_bytes == b->requested_bytes
-        && a->largest_free_block == b->largest_free_block && a->allocations == b->allocations
-        && a->frees == b->frees && a->failed_allocations == b->failed_allocations
-        && a->splits == b->splits && a->merges == b->merges && a->regions == b->regions
-        && a->fragmentation_percent == b->fragmentation_percent
-        && a->frame_table_bytes == b->frame_table_bytes;
-}
-
 /* A refused free must leave the heap exactly as it was. */
 static bool stats_unchanged(struct model *m, const struct heap_stats *before)
 {
     struct heap_stats now;
 
     heap_get_stats(&now);
-    return stats_equal(before, &now) || fail(m, "a refused free changed the heap's statistics");
+    return heap_stats_equal(before, &now)
+        || fail(m, "a refused free changed the heap's statistics");
 }
 
 static bool refused_as_expected(struct model *m, void *ptr, enum heap_status want,
