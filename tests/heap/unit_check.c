@@ -146,19 +146,16 @@ static void heap_check_reports_byte_counters_that_disagree_with_the_blocks(void)
     CHECK_VIOLATION("byte counters do not match the blocks", 0, 0);
 }
 
-static void heap_check_survives_bad_links_without_reading_outside_the_heap(void)
+/*
+ * Each bad value in node's next link, then in its prev link, makes heap_check
+ * fail (without reading outside the heap); the link restored, it passes again.
+ */
+static void each_bad_link_fails_the_check(struct list_header *node,
+                                          struct list_header *const *bad, size_t count)
 {
-    size_t k = block_bytes(12);
+    struct list_header saved = *node;
 
-    add_region(k, k);
-    forbid(0, k);
-    forbid(2 * k, k);
-    kmalloc(1);
-    struct list_header *node = link_of(first_free(10)), saved = *node;
-    struct list_header *bad[] = {
-        NULL, (void *)1, (void *)(arena + 2 * k + 64), (void *)(arena + 64),
-    };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    for (size_t i = 0; i < count; i++) {
         node->next = bad[i];
         CHECK(heap_check() != 0);
         *node = saved;
@@ -167,6 +164,21 @@ static void heap_check_survives_bad_links_without_reading_outside_the_heap(void)
         *node = saved;
     }
     CHECK(heap_check() == 0);
+}
+
+static void heap_check_survives_bad_links_without_reading_outside_the_heap(void)
+{
+    size_t k = block_bytes(12);
+
+    add_region(k, k);
+    forbid(0, k);
+    forbid(2 * k, k);
+    kmalloc(1);
+    struct list_header *node = link_of(first_free(10));
+    struct list_header *bad[] = {
+        NULL, (void *)1, (void *)(arena + 2 * k + 64), (void *)(arena + 64),
+    };
+    each_bad_link_fails_the_check(node, bad, sizeof(bad) / sizeof(bad[0]));
     allow(0, k);
     allow(2 * k, k);
 }
@@ -303,20 +315,12 @@ static void heap_check_reports_a_free_list_that_leads_out_of_the_heap(void)
 static void heap_check_survives_bad_links_of_a_free_page_block(void)
 {
     add_blocks(0, block_bytes(16));
-    struct list_header *node = link_of(first_free(16)), saved = *node;
+    struct list_header *node = link_of(first_free(16));
     struct list_header *bad[] = {
         (void *)(arena + 3), (void *)(arena + block_bytes(16) + 64), (void *)(arena + 64),
     };
 
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        node->next = bad[i];
-        CHECK(heap_check() != 0);
-        *node = saved;
-        node->prev = bad[i];
-        CHECK(heap_check() != 0);
-        *node = saved;
-    }
-    CHECK(heap_check() == 0);
+    each_bad_link_fails_the_check(node, bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 /* ---- statistics ------------------------------------------------------------------ */
