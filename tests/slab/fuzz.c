@@ -88,23 +88,21 @@ static size_t valid_align(uint8_t v)
  */
 static void create_refused(struct slab_model *m, uint8_t which)
 {
-    static const struct { const char *name; size_t size, align; } bad[] = {
+    static const struct bad_create { const char *name; size_t size, align; } bad[] = {
         {NULL, 24, 0}, {"zero", 0, 0}, {"big", KMEM_CACHE_MAX_SIZE + 1, 0},
         {"align-3", 24, 3}, {"align-24", 24, 24}, {"align-2-pages", 24, 2 * HEAP_PAGE_BYTES},
     };
-    const size_t count = sizeof bad / sizeof bad[0];
+    const struct bad_create *b = &bad[which % (sizeof bad / sizeof bad[0])];
     struct heap_stats before, after;
     const struct kmem_cache *list = kmem_caches;
 
     heap_get_stats(&before);
-    struct kmem_cache *c = kmem_cache_create(bad[which % count].name, bad[which % count].size,
-                                             bad[which % count].align, NULL);
+    struct kmem_cache *c = kmem_cache_create(b->name, b->size, b->align, NULL);
     heap_get_stats(&after);
     if (c != NULL || kmem_caches != list || after.free_bytes != before.free_bytes)
         snprintf(m->failure, sizeof m->failure,
                  "kmem_cache_create(%s, %zu, %zu) was not refused cleanly",
-                 bad[which % count].name == NULL ? "NULL" : bad[which % count].name,
-                 bad[which % count].size, bad[which % count].align);
+                 b->name == NULL ? "NULL" : b->name, b->size, b->align);
 }
 
 static void free_everything(struct slab_model *m)
