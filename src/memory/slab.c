@@ -62,10 +62,15 @@ static void list_push(struct slab_list *head, struct slab_list *node)
     head->next = node;
 }
 
-/* node before head (the list's last): after the node now last. */
+/* node before head (the list's last). */
 static void list_push_tail(struct slab_list *head, struct slab_list *node)
 {
-    list_push(head->prev, node);
+    struct slab_list *last = head->prev;
+
+    node->prev = last;
+    last->next = node;
+    node->next = head;
+    head->prev = node;
 }
 
 static void list_remove(struct slab_list *node)
