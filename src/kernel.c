@@ -116,16 +116,15 @@ static bool cache_listed(const struct kmem_cache *cache)
     return false;
 }
 
-/* kmem_cache_destroy's refusals: the cache (or the pointer that is none), why, who called. */
+/* kmem_cache_destroy's refusals, as kmem_cache_free's: the cache (or the pointer that is none). */
 static void report_refused_destroy(const struct kmem_cache *cache, const char *what,
                                    const void *caller)
 {
     if (cache_listed(cache))
-        kprintf("kmem_cache_destroy(%s): refused: %s; from caller %p\n", cache->name, what,
-                caller);
+        kprintf("kmem_cache_destroy(%s): refused (%s)\n", cache->name, what);
     else
-        kprintf("kmem_cache_destroy(%p): refused: %s; from caller %p\n", (const void *)cache,
-                what, caller);
+        kprintf("kmem_cache_destroy(%p): refused (%s)\n", (const void *)cache, what);
+    kprintf("  from caller %p; nothing changed\n", caller);
 }
 
 /*
