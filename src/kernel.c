@@ -86,8 +86,9 @@ static void __attribute__((noreturn)) refuse_to_start(uint32_t magic)
 }
 
 /*
- * A refused free: the call, the pointer, the reason and who called. The
- * heap's own in one line; kmem_cache_free's names the cache on a second:
+ * A refused free: the call, the pointer, the reason and who called, the
+ * heap's own in one line of at most 80 columns; kmem_cache_free's names the
+ * cache and takes a second:
  *   kmem_cache_free(demo-24): refused 0x07ea8030 (object of another cache)
  *     it is an object of names-64; from caller 0x00104a2b; nothing changed
  */
@@ -96,7 +97,7 @@ static void report_refused_free(const struct heap_refusal *r)
     const struct kmem_cache *owner = r->why == HEAP_WRONG_CACHE ? kmem_cache_of(r->ptr) : NULL;
 
     if (r->cache == NULL) {
-        kprintf("%s: refused %p (%s) from caller %p; heap unchanged\n",
+        kprintf("%s: refused %p (%s) from caller %p\n",
                 r->function, r->ptr, heap_status_name(r->why), r->caller);
         return;
     }
