@@ -162,8 +162,22 @@ static inline bool heap_stats_equal(const struct heap_stats *a, const struct hea
    (a slab too), 2 quarantined (debug mode). */
 typedef void (*heap_walk_fn)(uintptr_t block, unsigned scale, int allocated, void *context);
 
-/* Called when kfree (or krealloc) refuses a pointer; caller is its return address. */
-typedef void (*heap_refusal_fn)(const void *ptr, enum heap_status why, const void *caller);
+/*
+ * A refused free as the refusal handler hears it: the call that refused
+ * ("kfree", "krealloc", "kmem_cache_free"), the name of the cache it was
+ * given (NULL for the heap's own calls), the pointer, why, and the caller
+ * (the call's return address).
+ */
+struct heap_refusal {
+    const char *function;
+    const char *cache;
+    const void *ptr;
+    enum heap_status why;
+    const void *caller;
+};
+
+/* Called when kfree, krealloc or kmem_cache_free refuses a pointer. */
+typedef void (*heap_refusal_fn)(const struct heap_refusal *refusal);
 
 /*
  * Forget every region: an empty heap. Counters and statistics start at zero,
@@ -309,8 +323,8 @@ struct block_header *heap_frame_entry(uintptr_t a);
 /* Who hears about refused kfree calls (NULL: nobody). */
 void heap_on_refusal(heap_refusal_fn report);
 
-/* Count a refusal (stats.refused_frees) and tell the refusal handler: for slab.c. */
-void heap_report_refusal(const void *ptr, enum heap_status why, const void *caller);
+/* Count a refusal (stats.refused_frees) and tell the refusal handler: for slab.c and guard.c. */
+void heap_report_refusal(const struct heap_refusal *refusal);
 
 const char *heap_status_name(enum heap_status status);
 
@@ -470,13 +484,16 @@ int heap_block_info(const void *address, struct heap_block_info *out);
  * kcalloc and krealloc(NULL, n) with 1 <= n <= HEAP_PAGE_BYTES is offered to
  * alloc first (every == 0: none); when alloc returns NULL the heap serves the
  * call as usual. kfree, heap_free, krealloc and ksize first ask owns(p) and,
- * if so, hand p to free, or copy size(p) bytes from it. The sampler must not
- * call kmalloc, kcalloc, krealloc or kfree, and the struct must outlive its use.
+ * if so, hand p to free, or copy size(p) bytes from it (0: no live object
+ * starts at p). free answers HEAP_OK, or why it refused p having changed
+ * nothing: the heap counts and reports that refusal as its own. The sampler
+ * must not call kmalloc, kcalloc, krealloc or kfree, and the struct must
+ * outlive its use.
  */
 struct heap_sampler {
     void *(*alloc)(size_t size, const void *caller);
     int (*owns)(const void *p);
-    void (*free)(void *p, const void *caller);
+    enum heap_status (*free)(void *p, const void *caller);
     size_t (*size)(const void *p);
     unsigned every;
 };

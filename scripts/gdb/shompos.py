@@ -1285,9 +1285,9 @@ instead of its row; a loop in kmem_caches itself a warning after the table."""
         if found is None:
             return ['no slab caches in this kernel (symbol %s not found)' % SLAB_CACHES_SYMBOL]
         caches, problem = found
-        header = '# name            <active_objs> <num_objs> <objsize> <objperslab> ' \
-                 '<pagesperslab> : slabdata <active_slabs> <num_slabs>'
-        lines = ['slabinfo - version: 2.1 (ShompOS)', header]
+        lines = ['slabinfo - version: 2.1 (ShompOS)',
+                 '# name           <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>',
+                 '#                 : slabdata <active_slabs> <num_slabs>']
         for cache in caches:
             try:
                 lines.append(slabinfo_row(heap, cache))

@@ -1081,12 +1081,14 @@ static inline unsigned small_live_scale(uintptr_t block, const struct region *r)
 
 /* ---- kfree ----------------------------------------------------------------- */
 
+/* A refusal of kfree (heap_free: counted, not reported). */
 static enum heap_status free_refused(const void *ptr, enum heap_status why, const void *caller,
                                      bool report)
 {
-    heap.stats.refused_frees++;
-    if (report && heap.on_refusal != NULL)
-        heap.on_refusal(ptr, why, caller);
+    if (report)
+        heap_report_refusal(&(struct heap_refusal){"kfree", NULL, ptr, why, caller});
+    else
+        heap.stats.refused_frees++;
     return why;
 }
 
@@ -1422,8 +1424,8 @@ static bool sampled_object(const void *ptr)
 static OUT_OF_LINE enum heap_status pointer_free(void *ptr, const void *caller, bool report)
 {
     if (heap.hooked && sampled_object(ptr)) {
-        heap.sampler->free(ptr, caller);
-        return HEAP_OK;
+        enum heap_status why = heap.sampler->free(ptr, caller);
+        return why == HEAP_OK ? HEAP_OK : free_refused(ptr, why, caller, report);
     }
     return checked_free(ptr, caller, report);
 }
@@ -1493,9 +1495,11 @@ void kfree(void *ptr) { block_release(ptr, true); }
 
 enum heap_status heap_free(void *ptr) { return block_release(ptr, false); }
 
-void heap_report_refusal(const void *ptr, enum heap_status why, const void *caller)
+void heap_report_refusal(const struct heap_refusal *refusal)
 {
-    free_refused(ptr, why, caller, true);
+    heap.stats.refused_frees++;
+    if (heap.on_refusal != NULL)
+        heap.on_refusal(refusal);
 }
 
 
@@ -1897,16 +1901,18 @@ static OUT_OF_LINE void *allocation_missed(size_t size, const void *caller, bool
 /* krealloc of a sampled object: into a heap block (never sampled), size(p) bytes copied. */
 static void *sampled_realloc(void *ptr, size_t size, const void *caller)
 {
-    if (size == 0) {
-        heap.sampler->free(ptr, caller);
-        return NULL;
-    }
-    void *moved = allocate_for(size, caller, false);
-    if (moved != NULL) {
-        size_t had = heap.sampler->size(ptr);
+    size_t had = heap.sampler->size(ptr);       /* 0: no live object starts at ptr */
+    void *moved = NULL;
+
+    if (had != 0 && size != 0) {
+        moved = allocate_for(size, caller, false);
+        if (moved == NULL)
+            return NULL;                        /* the object stays as it was */
         __builtin_memcpy(moved, ptr, had < size ? had : size);
-        heap.sampler->free(ptr, caller);
     }
+    enum heap_status why = heap.sampler->free(ptr, caller);
+    if (why != HEAP_OK)
+        heap_report_refusal(&(struct heap_refusal){"krealloc", NULL, ptr, why, caller});
     return moved;
 }
 
@@ -2056,7 +2062,7 @@ void *krealloc(void *ptr, size_t size)
         return sampled_realloc(ptr, size, CALLER);
     enum heap_status why = pointer_lookup(ptr, &block, &r);
     if (why != HEAP_OK) {
-        free_refused(ptr, why, CALLER, true);
+        heap_report_refusal(&(struct heap_refusal){"krealloc", NULL, ptr, why, CALLER});
         return NULL;
     }
     if (size == 0) {

@@ -33,6 +33,7 @@ WALK_SUMMARY = re.compile(r'^heap: \d+ regions?, (\d+) blocks, (\d+) bytes: (\d+
                           r'\((\d+) bytes\)$')
 HEADER_BYTES = 8                        # sizeof(struct block_header)
 PAGE = 4096
+SLABINFO_HEADER_LINES = 3               # the version line and the column names on two (key d)
 STATE_SMALL, STATE_ALLOCATED = 0x3c, 0xa1       # enum heap_block_state, as heap.h has them
 RANDOM_KEYS = 40                        # random allocate and free keys between two dumps
 RANDOM_SEED = int(os.environ.get('SHOMPOS_SEED', '1212'))
@@ -181,7 +182,7 @@ def test_shomp_walk_counts_agree_with_s_p_and_d():
         for key in 'rkkk':
             answer(machine, key)
         s, dump = stats(answer(machine, 's')), free_dump(answer(machine, 'p'))
-        slabs = sum(int(row.split()[-1]) for row in answer(machine, 'd')[2:])
+        slabs = sum(int(row.split()[-1]) for row in answer(machine, 'd')[SLABINFO_HEADER_LINES:])
         walk = one(machine, 'shomp-walk')
         found = WALK_SUMMARY.match(walk.lines[-1])
         assert found, 'no heap summary: %r' % walk.lines[-1]
@@ -482,7 +483,7 @@ def test_shomp_slabinfo_equals_d_as_objects_come_and_go_and_a_loop_is_reported()
             ours = one(machine, 'shomp-slabinfo').lines
             resume(machine)
             assert_same_lines(ours, d, 'shomp-slabinfo after keys %r' % keys)
-        assert d[2].startswith('%-17s %6d %6d' % ('demo-24', 2, 169)), d
+        assert d[SLABINFO_HEADER_LINES].startswith('%-17s %6d %6d' % ('demo-24', 2, 169)), d
         partial = DEMO_CACHE + '->partial.next'
         results = all_succeeded(run_gdb(machine, [
             'set var %s->next = %s' % (DEMO_CACHE, DEMO_CACHE), 'shomp-slabinfo',
@@ -490,9 +491,10 @@ def test_shomp_slabinfo_equals_d_as_objects_come_and_go_and_a_loop_is_reported()
             'set var $saved = %s->next' % partial, 'set var %s->next = %s' % (partial, partial),
             'shomp-slabinfo', 'set var %s->next = $saved' % partial, 'shomp-slabinfo']))
         looped, bad_list, repaired = results[1], results[5], results[7]
-        assert looped.lines[:3] == d[:3] and looped.lines[3].startswith(
+        first_row = SLABINFO_HEADER_LINES + 1
+        assert looped.lines[:first_row] == d[:first_row] and looped.lines[first_row].startswith(
             'warning: the kmem_caches list loops: cache 0x'), looped.lines
-        assert bad_list.lines[2].startswith('%-17s no row: its partial list loops at 0x' % 'demo-24'), \
+        assert bad_list.lines[SLABINFO_HEADER_LINES].startswith('%-17s no row: its partial list loops at 0x' % 'demo-24'), \
             bad_list.lines
         assert repaired.lines == d, repaired.lines
         resume(machine)
@@ -561,7 +563,8 @@ def test_the_host_heaps_walk_free_lists_stats_and_slabinfo_are_what_heap_c_and_s
     assert (pointer['run5'], 15, 'allocated', 5 * PAGE - 100, 5 * PAGE) in rows, rows
     assert (pointer['run3'], 14, 'allocated', 3 * PAGE, 3 * PAGE) in rows, rows
     assert sum(row[2] == 'slab' for row in rows) == sum(int(r.split()[-1]) for r in facts['slabinfo'])
-    assert_same_lines(slabinfo.lines[2:], facts['slabinfo'], 'shomp-slabinfo on the host heap')
+    assert_same_lines(slabinfo.lines[SLABINFO_HEADER_LINES:], facts['slabinfo'],
+                      'shomp-slabinfo on the host heap')
     assert stats(shomp_stats.lines) == facts['stat'], (shomp_stats.lines, facts['stat'])
     dump = free_dump(free_lists.lines)
     lowest = {s: sorted(b for b, bs in free if bs == s)[:2] for s in facts['free_count']}

@@ -72,6 +72,7 @@ int filled(const void *p, size_t n, unsigned char seed);
 /* What the refusal handler heard (the tests' setup installs the recorder). */
 struct refusal_record {
     int calls;
+    const char *function, *cache;       /* as the handler heard them */
     const void *ptr;
     enum heap_status why;
     const void *caller;

@@ -102,12 +102,14 @@ uintptr_t first_free(unsigned scale)
 
 struct refusal_record refusal;
 
-static void record_refusal(const void *ptr, enum heap_status why, const void *caller)
+static void record_refusal(const struct heap_refusal *heard)
 {
     refusal.calls++;
-    refusal.ptr = ptr;
-    refusal.why = why;
-    refusal.caller = caller;
+    refusal.function = heard->function;
+    refusal.cache = heard->cache;
+    refusal.ptr = heard->ptr;
+    refusal.why = heard->why;
+    refusal.caller = heard->caller;
 }
 
 void snapshot_take(struct snapshot *s)
@@ -153,6 +155,7 @@ void check_kfree_refused(const char *file, int line, void *ptr, enum heap_status
     CHECK_AT(file, line, refusal.ptr == ptr);
     CHECK_AT(file, line, refusal.why == why);
     CHECK_AT(file, line, refusal.caller != NULL);
+    CHECK_AT(file, line, strcmp(refusal.function, "kfree") == 0 && refusal.cache == NULL);
     CHECK_AT(file, line, snapshot_unchanged(&before, 1));
 }
 
@@ -990,6 +993,7 @@ static void krealloc_refuses_a_pointer_kfree_would_refuse(void)
     CHECK_EQ(refusal.calls, 1);
     CHECK(refusal.why == HEAP_DOUBLE_FREE);
     CHECK(refusal.ptr == p && refusal.caller != NULL);
+    CHECK(strcmp(refusal.function, "krealloc") == 0 && refusal.cache == NULL);
 }
 
 static void ksize_and_block_scale_describe_live_blocks_only(void)
