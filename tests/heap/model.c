@@ -779,7 +779,7 @@ static uintptr_t table_start(uintptr_t start, uintptr_t limit)
     size_t min = (size_t)1 << heap_min_scale();
     uintptr_t first_whole = (start + PAGE - 1) / PAGE * PAGE;
     size_t entries = (limit - 1) / PAGE - start / PAGE + 1;
-    uintptr_t top = limit - (entries * sizeof(struct block_header) + min - 1) / min * min;
+    uintptr_t top = limit - (entries * sizeof(struct heap_frame) + min - 1) / min * min;
 
     if (first_whole + PAGE > limit)
         return limit;
