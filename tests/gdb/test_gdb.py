@@ -119,9 +119,22 @@ def booted_with_blocks(machine, keys='456789445'):
     return [allocate(machine, key) for key in keys]
 
 
-def entry_of(address):
+def frame_of(address):
     """A GDB expression for the frame-table entry of address (region 0), independent of the script."""
-    return ('%s.regions[0].frames[(0x%x >> 12) - (%s.regions[0].start >> 12)]' % (HEAP, address, HEAP))
+    return '%s.regions[0].frames[(0x%x >> 12) - (%s.regions[0].start >> 12)]' % (HEAP, address, HEAP)
+
+
+def entry_of(address):
+    """The header in that entry: a page block's, or the frame's state."""
+    return frame_of(address) + '.header'
+
+
+def link_address(machine, scale, block):
+    """Where a free block's list link is: after its in-band header, or in its frame's entry."""
+    if scale < 12:
+        return block + HEADER_BYTES
+    result = all_succeeded(run_gdb(machine, ['output/x (unsigned int)&%s.link' % frame_of(block)]))[0]
+    return int(result.output.strip(), 16)
 
 
 def line_with(result, text):
@@ -362,18 +375,19 @@ def test_a_loop_in_a_free_list_is_reported_and_the_walk_ends_for_small_and_page_
         lists = sorted((s, e) for s, e in free_dump(dump).items() if e[0] >= 2)
         assert lists[0][0] < 12 <= lists[-1][0], 'no small and no page list of 2 blocks: %r' % lists
         for scale, (count, (first, second)) in (lists[0], lists[-1]):
-            link = second + HEADER_BYTES            # the second block's next points at itself
+            link = link_address(machine, scale, second)     # the second block's next points at itself
+            first_link = link_address(machine, scale, first)
             results = all_succeeded(run_gdb(machine, [
                 'set var $saved = *(unsigned int *)0x%x' % link,
                 'set var *(unsigned int *)0x%x = 0x%x' % (link, link),
                 'shomp-freelists', 'shomp-block 0x%x' % second,
                 'set var *(unsigned int *)0x%x = $saved' % link, 'shomp-freelists',
-                'set var $saved = *(unsigned int *)0x%x' % (first + HEADER_BYTES + 4),
-                'set var *(unsigned int *)0x%x = 0x%x' % (first + HEADER_BYTES + 4, first + HEADER_BYTES),
-                'shomp-freelists', 'set var *(unsigned int *)0x%x = $saved' % (first + HEADER_BYTES + 4)]))
+                'set var $saved = *(unsigned int *)0x%x' % (first_link + 4),
+                'set var *(unsigned int *)0x%x = 0x%x' % (first_link + 4, first_link),
+                'shomp-freelists', 'set var *(unsigned int *)0x%x = $saved' % (first_link + 4)]))
             looped, block, repaired, bad_prev = results[2], results[3], results[5], results[8]
             assert any(line.startswith('warning: free list %d: block 0x%08x\'s prev is 0x%08x, not ' % (
-                scale, first, first + HEADER_BYTES)) for line in bad_prev.lines), bad_prev.lines
+                scale, first, first_link)) for line in bad_prev.lines), bad_prev.lines
             # second is the lowest but one, not always second on the list: the count may run out first
             assert 'warning: free list %d: loop: node 0x%08x comes back' % (scale, link) in \
                 looped.output or 'warning: free list %d: more than %d nodes' % (scale, count) in \
@@ -604,7 +618,8 @@ def test_a_corrupted_tail_entry_and_run_header_of_the_host_heap_are_reported_inv
         host = HostHeap(scratch)
         host.run([])
         run5 = host.facts['pointer']['run5']
-        entry = "'heap.c'::heap.regions[0].frames[(0x%x >> 12) - ('heap.c'::heap.regions[0].start >> 12) + %d]"
+        entry = ("'heap.c'::heap.regions[0].frames[(0x%x >> 12) - ('heap.c'::heap.regions[0].start >> 12)"
+                 " + %d].header")
         bad_tail, walk = all_succeeded(host.run([
             'set var %s.requested = 9' % (entry % (run5, 2)), 'shomp-block 0x%x' % (run5 + 2 * PAGE),
             'shomp-walk 0', 'continue']))[1:3]
