@@ -184,7 +184,8 @@ static void print_heap_summary(void)
     heap_get_stats(&stats);
     kprintf("heap: %zu KiB in %u region%s, largest free block %zu KiB\n", stats.managed_bytes / 1024,
             stats.regions, stats.regions == 1 ? "" : "s", stats.largest_free_block / 1024);
-    kprintf("heap: frame tables %zu KiB (8 bytes a 4 KiB frame)\n", stats.frame_table_bytes / 1024);
+    kprintf("heap: frame tables %zu KiB (%zu bytes a 4 KiB frame)\n", stats.frame_table_bytes / 1024,
+            sizeof(struct heap_frame));
     if (heap_debug_flags() != 0)
         kprintf("heap: debugging on: freed blocks poisoned (0x6b) and quarantined, "
                 "red zones (0xcc), callers kept\n");

@@ -344,10 +344,13 @@ def test_key_m_prints_the_memory_map_and_each_heap_region_with_its_last_byte():
     assert [int(number) for number, _, _, _ in regions] == list(range(len(regions))), regions
     for _, start, last, kib in regions:
         assert int(kib) == (int(last, 16) + 1 - int(start, 16)) // 1024, (start, last, kib)
-    # A region's span holds its blocks and its frame table (8 bytes a 4 KiB frame, heap.h),
-    # which the heap does not count as managed: at most that and a frame's rounding more.
+    # A region's span holds its blocks and its frame table (an entry a 4 KiB frame, as the
+    # banner says), which the heap does not count as managed: at most that and a frame's
+    # rounding more.
+    entry = int(re.search(r'^heap: frame tables \d+ KiB \((\d+) bytes a 4 KiB frame\)$', banner,
+                          re.MULTILINE)[1])
     spans = sum(int(kib) for *_, kib in regions)
-    tables = sum(int(kib) * 8 // 4096 + 4 for *_, kib in regions)
+    tables = sum(int(kib) * entry // 4096 + 4 for *_, kib in regions)
     assert len(regions) == int(heap[2]) and int(heap[1]) <= spans <= int(heap[1]) + tables, \
         'regions %s, banner %r' % (regions, heap[0])
 
