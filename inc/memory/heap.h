@@ -218,8 +218,9 @@ void heap_init(void);
  * touches, rounded up to a multiple of the smallest block, starting on a
  * frame boundary so that the blocks below it end on one. On i686 its cost is
  * 1/256 of the region (0.39%) plus two entries and less than 4 KiB of
- * rounding: 512 KiB (+ under 4 KiB) for 128 MiB, 14 MiB for 3.5 GiB. stats.frame_table_bytes counts all of it. The
- * blocks tile the rest, from the span's start. A span that holds no whole
+ * rounding: 512 KiB (+ under 4 KiB) for 128 MiB, 14 MiB for 3.5 GiB.
+ * stats.frame_table_bytes counts all of it. The blocks tile the rest, from
+ * the span's start. A span that holds no whole
  * frame has only small blocks and no table; one too small for a frame
  * boundary below its table (about a page) keeps the table right at its top.
  *

@@ -367,11 +367,11 @@ static inline struct block_header *frame_entry(const struct region *r, uintptr_t
  * number times FRAME_BYTES, which x86 cannot scale by in an address). The
  * split and merge loops keep frame_base in a register and call the _at form.
  */
-#define PAGES_PER_ENTRY_BYTE (PAGE_BYTES / FRAME_BYTES)
+#define ADDRESS_PER_TABLE_BYTE (PAGE_BYTES / FRAME_BYTES)    /* bytes of a frame per entry byte */
 
 static inline struct heap_frame *page_frame_at(uintptr_t frame_base, uintptr_t page)
 {
-    return (struct heap_frame *)(frame_base + page / PAGES_PER_ENTRY_BYTE);
+    return (struct heap_frame *)(frame_base + page / ADDRESS_PER_TABLE_BYTE);
 }
 
 static inline struct block_header *page_entry_at(uintptr_t frame_base, uintptr_t page)
@@ -387,7 +387,7 @@ static inline struct block_header *page_entry(const struct region *r, uintptr_t 
 /* The page block whose header is the entry at `entry` of r's table: the entry's index in pages. */
 static inline uintptr_t frame_block(const struct region *r, uintptr_t entry)
 {
-    return (entry - r->frame_base) * PAGES_PER_ENTRY_BYTE;
+    return (entry - r->frame_base) * ADDRESS_PER_TABLE_BYTE;
 }
 
 /* Where the header of the block at block of this scale lives: in band, or in the frame table. */
@@ -859,10 +859,10 @@ static INLINE_ALWAYS void split(uintptr_t block, unsigned from, unsigned to,
     uintptr_t entry = (uintptr_t)page_frame_at(r->frame_base, block);
     if (to < PAGE_SCALE)
         header_set((struct block_header *)entry, 0, state_tag(HEAP_FRAME_SMALL));
-    /* An upper half of size bytes has its entry size / PAGES_PER_ENTRY_BYTE bytes after
+    /* An upper half of size bytes has its entry size / ADDRESS_PER_TABLE_BYTE bytes after
        block's (see page_frame_at): the loop steps that offset alone. */
     links = (uintptr_t)link_of(entry);
-    for (uintptr_t offset = size / PAGES_PER_ENTRY_BYTE, end = top / PAGES_PER_ENTRY_BYTE;
+    for (uintptr_t offset = size / ADDRESS_PER_TABLE_BYTE, end = top / ADDRESS_PER_TABLE_BYTE;
          offset < end; offset <<= 1, step <<= 1, list++)
         split_level((struct list_header *)(links + offset), product_word(product + step), list);
 }

@@ -58,7 +58,7 @@ struct list_header *frame_link_of(uintptr_t block)
 
 size_t add_region(size_t offset, size_t length) { return heap_add_region(arena + offset, length); }
 
-/* The table's own bytes: an entry for each frame the span touches, rounded up to a smallest block. */
+/* The table's own bytes: an entry per frame the span touches, rounded up to a smallest block. */
 static size_t table_entry_bytes(size_t offset, size_t length)
 {
     size_t min = block_bytes(heap_min_scale());
