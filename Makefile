@@ -121,7 +121,17 @@ $(KERNEL): $(OBJECTS) linker.ld | check-tools
 # ---- the ISO: one image for BIOS and 32/64-bit UEFI --------------------------------
 iso: $(ISO)
 
-$(ISO): $(KERNEL) iso/boot/grub/grub.cfg | check-tools
+# The ISO holds one toolchain's kernel; a stamp names it, so that asking for
+# the other toolchain (make run, make debug) rebuilds the ISO instead of
+# booting the kernel built before, or handing GDB symbols that do not match.
+ISO_HOLDS := $(BUILD)/iso-holds-$(TOOLCHAIN)
+
+$(ISO_HOLDS):
+	@mkdir -p $(@D)
+	rm -f $(BUILD)/iso-holds-*
+	touch $@
+
+$(ISO): $(KERNEL) iso/boot/grub/grub.cfg $(ISO_HOLDS) | check-tools
 	cp $(KERNEL) iso/boot/shompos.elf
 	grub-mkrescue -o $@ iso 2>$(BUILD)/grub-mkrescue.log || { cat $(BUILD)/grub-mkrescue.log >&2; exit 1; }
 

@@ -9,6 +9,7 @@ screendump) into docs/. Run it through `make screenshots`.
     docs/demo-free-lists.png  then p: the free lists
     docs/demo-slab.png        then k k k k k d: a slab of demo-24 in the panel, slabinfo
     docs/demo-paging.png      then v n: the virtual memory map and a NULL-pointer report
+    docs/demo-bad-frees.png   then q: bad frees, each refused with its report
 """
 
 import argparse
@@ -25,6 +26,7 @@ PICTURES = [                # (file name, keys pressed before it, one after anot
     ('demo-free-lists.png', 'p'),
     ('demo-slab.png', 'kkkkkd'),
     ('demo-paging.png', 'vn'),
+    ('demo-bad-frees.png', 'q'),
 ]
 
 

@@ -85,11 +85,47 @@ static void __attribute__((noreturn)) refuse_to_start(uint32_t magic)
     cpu_stop();
 }
 
-/* kfree's refusals: one line naming the pointer, the reason and who called kfree. */
-static void report_refused_free(const void *ptr, enum heap_status why, const void *caller)
+/*
+ * A refused free: the call, the pointer, the reason and who called, the
+ * heap's own in one line of at most 80 columns; kmem_cache_free's names the
+ * cache and takes a second:
+ *   kmem_cache_free(demo-24): refused 0x07ea8030 (object of another cache)
+ *     it is an object of names-64; from caller 0x00104a2b; nothing changed
+ */
+static void report_refused_free(const struct heap_refusal *r)
 {
-    kprintf("kfree: refused %p (%s) from caller %p; heap unchanged\n",
-            ptr, heap_status_name(why), caller);
+    const struct kmem_cache *owner = r->why == HEAP_WRONG_CACHE ? kmem_cache_of(r->ptr) : NULL;
+
+    if (r->cache == NULL) {
+        kprintf("%s: refused %p (%s) from caller %p\n",
+                r->function, r->ptr, heap_status_name(r->why), r->caller);
+        return;
+    }
+    kprintf("%s(%s): refused %p (%s)\n  ", r->function, r->cache, r->ptr,
+            heap_status_name(r->why));
+    if (owner != NULL)
+        kprintf("it is an object of %s; ", owner->name);
+    kprintf("from caller %p; nothing changed\n", r->caller);
+}
+
+/* Is cache one of the caches kmem_cache_create made (so its name may be read)? */
+static bool cache_listed(const struct kmem_cache *cache)
+{
+    for (const struct kmem_cache *c = kmem_cache_next(NULL); c != NULL; c = kmem_cache_next(c))
+        if (c == cache)
+            return true;
+    return false;
+}
+
+/* kmem_cache_destroy's refusals, as kmem_cache_free's: the cache (or the pointer that is none). */
+static void report_refused_destroy(const struct kmem_cache *cache, const char *what,
+                                   const void *caller)
+{
+    if (cache_listed(cache))
+        kprintf("kmem_cache_destroy(%s): refused (%s)\n", cache->name, what);
+    else
+        kprintf("kmem_cache_destroy(%p): refused (%s)\n", (const void *)cache, what);
+    kprintf("  from caller %p; nothing changed\n", caller);
 }
 
 /*
@@ -148,7 +184,8 @@ static void print_heap_summary(void)
     heap_get_stats(&stats);
     kprintf("heap: %zu KiB in %u region%s, largest free block %zu KiB\n", stats.managed_bytes / 1024,
             stats.regions, stats.regions == 1 ? "" : "s", stats.largest_free_block / 1024);
-    kprintf("heap: frame tables %zu KiB (8 bytes a 4 KiB frame)\n", stats.frame_table_bytes / 1024);
+    kprintf("heap: frame tables %zu KiB (%zu bytes a 4 KiB frame)\n", stats.frame_table_bytes / 1024,
+            sizeof(struct heap_frame));
     if (heap_debug_flags() != 0)
         kprintf("heap: debugging on: freed blocks poisoned (0x6b) and quarantined, "
                 "red zones (0xcc), callers kept\n");
@@ -230,6 +267,7 @@ void kernel_main(uint32_t magic, const struct multiboot_info *info)
     heap_on_refusal(report_refused_free);
     heap_on_debug_report(report_heap_bug);          /* poison and red zones found damaged */
     kmem_cache_init();                              /* no slab caches yet */
+    kmem_cache_on_report(report_refused_destroy);
     print_heap_summary();
     vm_init(terminal_display());                    /* identity map, paging on, guarded objects */
     if (bootinfo_has_word(&boot, "selftest"))

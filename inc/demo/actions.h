@@ -20,6 +20,9 @@ void demo_show_stats(unsigned unused);
 void demo_check_heap(unsigned unused);
 void demo_show_memory(unsigned unused);
 
+/* badfrees.c: key q, nine bad frees and a bad destroy, each refused with its report. */
+void demo_bad_frees(unsigned unused);
+
 /* bench.c: key b. */
 void demo_benchmark(unsigned unused);
 

@@ -41,19 +41,19 @@
 
 /*
  * Every block has this header. A small block's starts the block and kmalloc
- * returns the byte just after it; a page block's is its frame's entry in the
- * frame table (below), and kmalloc returns the block's first byte. It is 8
- * bytes on every target, a multiple of HEAP_ALIGNMENT (heap.c asserts both).
- * Shown here so tests, debuggers and the demo can look at a block; everyone
- * else should use the functions below.
+ * returns the byte just after it; a page block's starts its frame's entry in
+ * the frame table (struct heap_frame, below), and kmalloc returns the block's
+ * first byte. It is 8 bytes on every target, a multiple of HEAP_ALIGNMENT
+ * (heap.c asserts both). Shown here so tests, debuggers and the demo can look
+ * at a block; everyone else should use the functions below.
  *
  *   small block +4     +5     +6       +8                      block + 2^scale
  *   | requested | scale | state | check | payload (allocated block)          |
  *   |                                   | list_header, then unused (free)    |
  *
- *   page block                      +8                         block + 2^scale
+ *   page block                                                 block + 2^scale
  *   | payload, all of it (allocated block)                                   |
- *   | unused    | list_header, then unused (free)                            |
+ *   | unused, all of it: the list_header is in the frame's entry (free)      |
  *
  * An allocated page block keeps ceil(requested / 4096) pages from its start
  * (a "page run"): scale is that of the smallest power of two holding them,
@@ -89,9 +89,28 @@ enum heap_block_state {
 /* Bytes in a block of this scale. */
 static inline size_t heap_scale_bytes(unsigned scale) { return (size_t)1 << scale; }
 
-/* A free block's link in the circular free list of its scale, just after its header. */
+/*
+ * A free block's link in the circular free list of its scale, just after its
+ * header: in band for a small block, in its frame's entry for a page block.
+ */
 struct list_header {
     struct list_header *next, *prev;
+};
+
+/*
+ * A frame table entry: the header of the page block that starts in the
+ * frame (or the frame's state), then, while that block is free, its link.
+ * Keeping the link here, as Linux keeps struct page's lru list, means that
+ * taking a page block off a list or putting it on one never touches the
+ * pages themselves, nor its neighbours' pages: only the table, which is
+ * dense (one cache line covers 4 frames on i686). The entry is padded to a
+ * power of two, so that one shift finds it: 16 bytes on i686 (0.39% of the
+ * RAM it covers), 32 on 64-bit hosts (0.78%).
+ */
+struct heap_frame {
+    _Alignas(2 * sizeof(struct list_header))    /* the padding: a power of two */
+    struct block_header header;     /* first: a pointer to the entry is one to its header */
+    struct list_header link;        /* a free page block's; stale otherwise */
 };
 
 /*
@@ -162,8 +181,22 @@ static inline bool heap_stats_equal(const struct heap_stats *a, const struct hea
    (a slab too), 2 quarantined (debug mode). */
 typedef void (*heap_walk_fn)(uintptr_t block, unsigned scale, int allocated, void *context);
 
-/* Called when kfree (or krealloc) refuses a pointer; caller is its return address. */
-typedef void (*heap_refusal_fn)(const void *ptr, enum heap_status why, const void *caller);
+/*
+ * A refused free as the refusal handler hears it: the call that refused
+ * ("kfree", "krealloc", "kmem_cache_free"), the name of the cache it was
+ * given (NULL for the heap's own calls), the pointer, why, and the caller
+ * (the call's return address).
+ */
+struct heap_refusal {
+    const char *function;
+    const char *cache;
+    const void *ptr;
+    enum heap_status why;
+    const void *caller;
+};
+
+/* Called when kfree, krealloc or kmem_cache_free refuses a pointer. */
+typedef void (*heap_refusal_fn)(const struct heap_refusal *refusal);
 
 /*
  * Forget every region: an empty heap. Counters and statistics start at zero,
@@ -180,13 +213,14 @@ void heap_init(void);
  * it is what heap_region reports and what "overlapping" compares. Regions may
  * be added in any order and may touch; blocks never merge across two of them.
  *
- * The frame table takes the top of the span: one 8-byte entry (a struct
- * block_header) for every 4 KiB frame the span touches, rounded up to a
- * multiple of the smallest block, starting on a frame boundary so that the
- * blocks below it end on one. Its cost is 1/512 of the region (0.195%) plus
- * two entries and less than 4 KiB of rounding: 256 KiB (+ under 4 KiB) for
- * 128 MiB, 7 MiB for 3.5 GiB. stats.frame_table_bytes counts all of it. The
- * blocks tile the rest, from the span's start. A span that holds no whole
+ * The frame table takes the top of the span: one struct heap_frame entry
+ * (16 bytes on i686, 32 on 64-bit hosts) for every 4 KiB frame the span
+ * touches, rounded up to a multiple of the smallest block, starting on a
+ * frame boundary so that the blocks below it end on one. On i686 its cost is
+ * 1/256 of the region (0.39%) plus two entries and less than 4 KiB of
+ * rounding: 512 KiB (+ under 4 KiB) for 128 MiB, 14 MiB for 3.5 GiB.
+ * stats.frame_table_bytes counts all of it. The blocks tile the rest, from
+ * the span's start. A span that holds no whole
  * frame has only small blocks and no table; one too small for a frame
  * boundary below its table (about a page) keeps the table right at its top.
  *
@@ -309,8 +343,8 @@ struct block_header *heap_frame_entry(uintptr_t a);
 /* Who hears about refused kfree calls (NULL: nobody). */
 void heap_on_refusal(heap_refusal_fn report);
 
-/* Count a refusal (stats.refused_frees) and tell the refusal handler: for slab.c. */
-void heap_report_refusal(const void *ptr, enum heap_status why, const void *caller);
+/* Count a refusal (stats.refused_frees) and tell the refusal handler: for slab.c and guard.c. */
+void heap_report_refusal(const struct heap_refusal *refusal);
 
 const char *heap_status_name(enum heap_status status);
 
@@ -470,13 +504,16 @@ int heap_block_info(const void *address, struct heap_block_info *out);
  * kcalloc and krealloc(NULL, n) with 1 <= n <= HEAP_PAGE_BYTES is offered to
  * alloc first (every == 0: none); when alloc returns NULL the heap serves the
  * call as usual. kfree, heap_free, krealloc and ksize first ask owns(p) and,
- * if so, hand p to free, or copy size(p) bytes from it. The sampler must not
- * call kmalloc, kcalloc, krealloc or kfree, and the struct must outlive its use.
+ * if so, hand p to free, or copy size(p) bytes from it (0: no live object
+ * starts at p). free answers HEAP_OK, or why it refused p having changed
+ * nothing: the heap counts and reports that refusal as its own. The sampler
+ * must not call kmalloc, kcalloc, krealloc or kfree, and the struct must
+ * outlive its use.
  */
 struct heap_sampler {
     void *(*alloc)(size_t size, const void *caller);
     int (*owns)(const void *p);
-    void (*free)(void *p, const void *caller);
+    enum heap_status (*free)(void *p, const void *caller);
     size_t (*size)(const void *p);
     unsigned every;
 };
@@ -498,7 +535,7 @@ void *heap_alloc_unsampled(size_t size);
  */
 struct heap_frame_window {
     uintptr_t start, span;      /* the region's blocks: [start, start + span) */
-    uintptr_t frame_base;       /* where frame 0's entry would be: entry = base + (a >> 12) * 8 */
+    uintptr_t frame_base;       /* where frame 0's entry would be: base + (a >> 12) * entry size */
 };
 
 int heap_frame_window_of(const void *addr, struct heap_frame_window *out);
@@ -513,13 +550,13 @@ int heap_frame_window_of(const void *addr, struct heap_frame_window *out);
  */
 static inline int heap_window_slab_at(const struct heap_frame_window *w, uintptr_t frame)
 {
-    const struct block_header *entry;
+    const struct heap_frame *entry;
 
     if (frame - w->start >= w->span)
         return 0;
-    entry = (const struct block_header *)(w->frame_base +
-                                          (frame >> HEAP_PAGE_SCALE) * sizeof(*entry));
-    return entry->state == HEAP_BLOCK_SLAB;
+    entry = (const struct heap_frame *)(w->frame_base +     /* (frame >> 12) * entry size */
+                                        frame / (HEAP_PAGE_BYTES / sizeof(*entry)));
+    return entry->header.state == HEAP_BLOCK_SLAB;
 }
 
 /* ---- debug reports from outside the heap (slab.c) ----------------------------------- */

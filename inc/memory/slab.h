@@ -191,8 +191,9 @@ void *kmem_cache_alloc(struct kmem_cache *cache);
  * cache is refused with HEAP_NOT_AN_OBJECT, the start of another cache's
  * object with HEAP_WRONG_CACHE, an object already free with
  * HEAP_DOUBLE_FREE. A refusal changes nothing but the cache's refused_frees;
- * heap_report_refusal counts it in the heap too and hands it, with the
- * caller's address, to the heap's refusal handler (heap_on_refusal).
+ * heap_report_refusal counts it in the heap too and hands it, named
+ * "kmem_cache_free" with the cache's name and the caller's address, to the
+ * heap's refusal handler (heap_on_refusal).
  */
 void kmem_cache_free(struct kmem_cache *cache, void *object);
 

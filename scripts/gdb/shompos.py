@@ -25,12 +25,14 @@ kernel that renames one changes one line here:
     enumerators name the states: HEAP_BLOCK_FREE is "free", HEAP_FRAME_TAIL
     "tail"), and heap.c's block_check hash, mirrored in header_check below.
   - where a header lives (heap.h): a small block (scale < PAGE_SCALE) keeps
-    it in band, in its first 8 bytes; a page block's is the entry of its
+    it in band, in its first 8 bytes; a page block's is the header of the
+    entry (a `struct heap_frame`, FRAME_TYPE: the header, then a link) of its
     first frame in its region's frame table, frames[(address >> 12) -
-    (start >> 12)], which heap.c reaches as frame_base + (address >> 12) * 8;
-    a frame's entry also says "small" (carved into small
-    blocks), "tail" (a later page of a page run, `requested` frames after its
-    start) or "none". Both kinds keep a free block's list link 8 bytes in.
+    (start >> 12)], which heap.c reaches as frame_base + (address >> 12) *
+    sizeof(struct heap_frame); a frame's entry also says "small" (carved into
+    small blocks), "tail" (a later page of a page run, `requested` frames after
+    its start) or "none". A free block's list link follows its header, for
+    both kinds: 8 bytes into a small block, 8 bytes into a page block's entry.
   - slab caches: slab.c's global `kmem_caches`, a `struct kmem_cache *` chain
     through `next` (CACHE_FIELDS), and the `struct slab` at each slab's start.
   - to name what an address is in shomp-pagewalk, if present: vm.c's `kmap`
@@ -48,6 +50,7 @@ import gdb
 
 HEAP_SYMBOL = 'heap'                        # static struct in src/memory/heap.c
 HEADER_TYPE = 'struct block_header'
+FRAME_TYPE = 'struct heap_frame'            # a frame-table entry: header, then link
 LINK_TYPE = 'struct list_header'
 LIST_TYPE = 'struct free_list'           # a sentinel head and its scale's key
 STATE_ENUM = 'enum heap_block_state'
@@ -231,13 +234,18 @@ class Region:
         return self.frames == self.end and self.end <= address < self.limit
 
     def entry_address(self, address):
-        return self.frames + ((address >> PAGE_SCALE) - self.first_frame) * 8
+        return self.frames + ((address >> PAGE_SCALE) - self.first_frame) * self.heap.frame_bytes
 
     def entry(self, address):
         """The frame-table entry of the frame holding address (in the region's blocks)."""
         at = self.entry_address(address)
         return Header(self.heap.memory.read(at, 8), 'in the frame table at 0x%08x (region %d, '
-                      'entry %d)' % (at, self.index, (at - self.frames) // 8))
+                      'entry %d)' % (at, self.index, (at - self.frames) // self.heap.frame_bytes))
+
+    def entry_block(self, entry):
+        """The page whose entry is at `entry` of this region's table (heap.c's frame_block)."""
+        return ((entry - self.frame_base) // self.heap.frame_bytes << PAGE_SCALE) % (
+            1 << 8 * self.heap.word)
 
     def span_text(self):
         table = ('frame table 0x%08x-0x%08x (%d entries)' % (self.end, self.limit, self.entries)
@@ -254,10 +262,11 @@ class Region:
             return 'overlaps region %d' % previous.index
         if self.span != self.end - self.start:
             return 'span is 0x%x, not end - start' % self.span
-        if (self.frames - self.first_frame * 8 - self.frame_base) % (1 << 32) != 0:
+        entry_bytes = self.heap.frame_bytes
+        if (self.frames - self.first_frame * entry_bytes - self.frame_base) % (1 << 32) != 0:
             return 'frame_base 0x%08x does not put frame %d\'s entry at frames 0x%08x' % (
                 self.frame_base, self.first_frame, self.frames)
-        if self.frames == self.end and self.entries * 8 <= self.limit - self.end:
+        if self.frames == self.end and self.entries * entry_bytes <= self.limit - self.end:
             return None
         if self.end == self.limit and self.entries <= 2:
             return None                 # no whole frame: heap.c's shared no_table
@@ -276,6 +285,7 @@ class Heap:
         self.address, self.type = int(symbol.value().address), symbol.type
         self.header_type, self.link_type = lookup_type(HEADER_TYPE), lookup_type(LINK_TYPE)
         self.list_type = lookup_type(LIST_TYPE)
+        self.frame_bytes = lookup_type(FRAME_TYPE).sizeof
         self.require_layout()
         self.fields = read_struct(self.type, self.address)
         self.word = lookup_type('uintptr_t').sizeof
@@ -291,6 +301,10 @@ class Heap:
         require_fields(self.type.strip_typedefs()['regions'].type.target(), REGION_FIELDS)
         require_fields(self.link_type, ('next', 'prev'))
         require_fields(self.list_type, ('head', 'key'))
+        require_fields(lookup_type(FRAME_TYPE), ('header', 'link'))
+        if field_offset(lookup_type(FRAME_TYPE), 'link') != self.header_type.sizeof:
+            raise ShompError('%s\'s link does not follow its header, as shompos.py reads it'
+                             % FRAME_TYPE)
         fields = {f.name: (f.bitpos // 8, f.type.sizeof)
                   for f in self.header_type.strip_typedefs().fields()}
         if self.header_type.sizeof != 8 or any(fields.get(name) != (offset, size)
@@ -463,9 +477,10 @@ def later_entry_problems(heap, region, block, most=3):
     tail 1, tail 2, ...; a free block's anything but small, allocated or slab.
     Returns (frames checked, [words for up to `most` entries that disagree]).
     """
-    frames = block.bytes // PAGE_BYTES - 1
-    data, problems = region.heap.memory.read(region.entry_address(block.start) + 8, 8 * frames), []
-    for i, (requested, _, state, _) in enumerate(struct.iter_unpack(HEADER_FORMAT, data), 1):
+    frames, size = block.bytes // PAGE_BYTES - 1, heap.frame_bytes
+    data, problems = heap.memory.read(region.entry_address(block.start) + size, size * frames), []
+    headers = (struct.unpack_from(HEADER_FORMAT, data, i * size) for i in range(frames))
+    for i, (requested, _, state, _) in enumerate(headers, 1):
         name = heap.state_name(state)
         fine = (name == 'tail' and requested == i) if block.live() else name in ('none', 'free',
                                                                                   'tail')
@@ -506,7 +521,10 @@ def free_list_problems(heap, scale):
     prev, seen = head, set()
     node = heap.fields['free_lists'][scale]['head']['next']
     while node != head:
-        block = (node - heap.header_type.sizeof) % (1 << 8 * heap.word)
+        block = node_block(heap, node, scale)
+        if block is None:
+            return ['node %d at 0x%08x: no frame-table entry holds it, as a page block\'s link '
+                    'must be; the walk stops there' % (len(seen), node)]
         if node in seen:
             return ['loop: node 0x%08x comes back after %d nodes and never reaches the head'
                     % (node, len(seen))]
@@ -522,6 +540,21 @@ def free_list_problems(heap, scale):
         seen.add(node)
         prev, node = node, following
     return count_problems(heap, scale, len(seen))
+
+
+def node_block(heap, node, scale):
+    """
+    The block whose list link is at node (heap.c's link_block): a small
+    block's header just before it, or a page block's frame-table entry (None
+    when no region's table holds that entry).
+    """
+    header = (node - heap.header_type.sizeof) % (1 << 8 * heap.word)
+    if scale < PAGE_SCALE:
+        return header
+    region = next((r for r in heap.regions if r.in_table(header)), None)
+    if region is None or (header - region.frames) % heap.frame_bytes:
+        return None
+    return region.entry_block(header)
 
 
 def count_problems(heap, scale, seen):
@@ -1048,13 +1081,13 @@ where the heap records them. An address in a frame table gets its entry."""
 
 
 def table_entry_lines(heap, region, address):
-    index = (address - region.frames) // 8
+    index = (address - region.frames) // heap.frame_bytes
     line = '0x%08x is in region %d\'s frame table (0x%08x-0x%08x), not in a block' % (
         address, region.index, region.end, region.limit)
     if index >= region.entries:
         return [line + ': in the padding after its last entry']
     frame = (region.first_frame + index) << PAGE_SCALE
-    entry = Header(heap.memory.read(region.frames + 8 * index, 8), '')
+    entry = Header(heap.memory.read(region.frames + heap.frame_bytes * index, 8), '')
     return [line, '  entry %d, of frame 0x%08x: state 0x%02x (%s), scale %d, requested %d, '
             'check 0x%04x' % (index, frame, entry.state, heap.state_name(entry.state),
                               entry.scale, entry.requested, entry.check)]
@@ -1127,7 +1160,7 @@ class Describe:
         if self.block.state == 'free' and frame != self.block.start and name in STALE:
             meaning = STALE[name]
         return 'frame 0x%08x: entry %s (0x%08x) says %s%s: %s' % (
-            frame, (self.region.entry_address(frame) - self.region.frames) // 8,
+            frame, (self.region.entry_address(frame) - self.region.frames) // self.heap.frame_bytes,
             self.region.entry_address(frame), name,
             ' %d' % entry.requested if name == 'tail' else '', meaning)
 
@@ -1169,7 +1202,9 @@ class Describe:
         return None
 
     def linked(self):
-        node = self.block.start + self.heap.header_type.sizeof
+        header = (self.region.entry_address(self.block.start) if self.block.kind == 'page'
+                  else self.block.start)
+        node = header + self.heap.header_type.sizeof
         following, previous = self.heap.link(node)
         back = []
         for neighbour, side in ((following, 1), (previous, 0)):
@@ -1285,9 +1320,9 @@ instead of its row; a loop in kmem_caches itself a warning after the table."""
         if found is None:
             return ['no slab caches in this kernel (symbol %s not found)' % SLAB_CACHES_SYMBOL]
         caches, problem = found
-        header = '# name            <active_objs> <num_objs> <objsize> <objperslab> ' \
-                 '<pagesperslab> : slabdata <active_slabs> <num_slabs>'
-        lines = ['slabinfo - version: 2.1 (ShompOS)', header]
+        lines = ['slabinfo - version: 2.1 (ShompOS)',
+                 '# name           <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>',
+                 '#                 : slabdata <active_slabs> <num_slabs>']
         for cache in caches:
             try:
                 lines.append(slabinfo_row(heap, cache))

@@ -27,6 +27,7 @@ static const struct demo_key demo_keys[] = {
     { 'i', NULL,                               demo_free, 8 },
     { 'o', NULL,                               demo_free, 9 },
     { 'f', "kfree every demo block",           demo_free_all, 0 },
+    { 'q', "bad frees: watch each one refused", demo_bad_frees, 0 },
     { 'p', "show the free lists",              demo_show_free_lists, 0 },
     { 's', "show the heap statistics",         demo_show_stats, 0 },
     { 'c', "check the heap's invariants",      demo_check_heap, 0 },

@@ -127,9 +127,8 @@ void demo_slab_shrink(unsigned unused)
 }
 
 /*
- * Linux's /proc/slabinfo columns, without its tunables:
- *   # name   <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : slabdata
- *            <active_slabs> <num_slabs>
+ * Linux's /proc/slabinfo columns, without its tunables; its header line,
+ * 110 characters long, on two lines that fit the screen's 80 columns.
  */
 void demo_show_slabinfo(unsigned unused)
 {
@@ -137,8 +136,8 @@ void demo_show_slabinfo(unsigned unused)
 
     (void)unused;
     kprintf("slabinfo - version: 2.1 (ShompOS)\n");
-    kprintf("# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>"
-            " : slabdata <active_slabs> <num_slabs>\n");
+    kprintf("# name           <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>\n");
+    kprintf("#                 : slabdata <active_slabs> <num_slabs>\n");
     for (const struct kmem_cache *c = kmem_cache_next(NULL); c != NULL; c = kmem_cache_next(c)) {
         kmem_cache_slabinfo(c, &row);
         kprintf("%-17s %6zu %6zu %6zu %4zu %4zu : slabdata %6zu %6zu\n", row.name,

@@ -243,15 +243,22 @@ static int sampler_owns(const void *ptr)
     return guard_owns(sampled, ptr);
 }
 
-/* kfree of a pool pointer: refusals go where the heap's own go, heap unchanged. */
-static void sampler_free(void *ptr, const void *caller)
+/*
+ * kfree of a pool pointer: a refusal goes back to the heap, which reports it
+ * as its own. GUARD_MAP_FAILED has freed the object all the same (its page
+ * stays present: a use-after-free of it goes unseen, nothing else is lost).
+ */
+static enum heap_status sampler_free(void *ptr, const void *caller)
 {
-    enum guard_status status = guard_free(sampled, ptr, caller);
-
-    if (status == GUARD_DOUBLE_FREE)
-        heap_report_refusal(ptr, HEAP_DOUBLE_FREE, caller);
-    else if (status == GUARD_NOT_AN_OBJECT)
-        heap_report_refusal(ptr, HEAP_INVALID_POINTER, caller);
+    switch (guard_free(sampled, ptr, caller)) {
+    case GUARD_OK:
+    case GUARD_MAP_FAILED:
+        return HEAP_OK;
+    case GUARD_DOUBLE_FREE:
+        return HEAP_DOUBLE_FREE;
+    default:
+        return HEAP_INVALID_POINTER;
+    }
 }
 
 static size_t sampler_size(const void *ptr)

@@ -32,7 +32,9 @@
  * header and kmalloc returns the byte after it. A page block (scale >= 12)
  * is all payload, so it is page-aligned and a 4 KiB request takes 4 KiB: its
  * header lives out of band, as its frame's entry in the region's frame table,
- * one 8-byte entry per 4 KiB frame at the top of the region. An entry also
+ * one entry per 4 KiB frame at the top of the region, and so does a free
+ * page block's list link (struct heap_frame: header, then link), so that
+ * page blocks come and go without a touch of their pages. An entry also
  * says when its frame is carved into small blocks, or is a later page of a
  * live page block, so the table alone decides what a pointer points into and
  * whether it may be freed: no payload byte is ever taken for a header. A
@@ -52,6 +54,7 @@
 #define PAGE_SCALE HEAP_PAGE_SCALE
 #define PAGE_BYTES HEAP_PAGE_BYTES
 #define MIN_BLOCK_BYTES (sizeof(struct block_header) + sizeof(struct list_header))
+#define FRAME_BYTES sizeof(struct heap_frame)
 #define LONG_BITS (8 * sizeof(unsigned long))
 #define NO_SCALE (HEAP_MAX_SCALE + 1)
 #define TAG_OFFSET offsetof(struct block_header, scale)
@@ -63,7 +66,8 @@
 #else
 #define ASSUME(c) ((c) ? (void)0 : __builtin_unreachable())
 #endif
-#define FRONT_BYTES MIN_BLOCK_BYTES             /* a free block's header and link: never poison */
+#define FRONT_BYTES MIN_BLOCK_BYTES             /* a free block's header and link (see
+                                                   free_body_damage): never poison */
 #define TRAILER_BYTES HEAP_DEBUG_TRAILER_BYTES
 #define SLACK HEAP_DEBUG_SLACK
 
@@ -82,6 +86,9 @@ _Static_assert(HEAP_MAX_SCALE < 8 * sizeof(uintptr_t) && HEAP_MAX_SCALE < 256, "
 _Static_assert(sizeof(unsigned long) >= sizeof(uintptr_t), "bit helpers take any address");
 _Static_assert(HEAP_PAGE_BYTES == (size_t)1 << HEAP_PAGE_SCALE, "a page is 2^12 bytes");
 _Static_assert(MIN_BLOCK_BYTES <= HEAP_PAGE_BYTES / 2, "some blocks are small");
+_Static_assert(offsetof(struct heap_frame, link) == HEADER_BYTES, "link_of finds an entry's link");
+_Static_assert((FRAME_BYTES & (FRAME_BYTES - 1)) == 0 && FRAME_BYTES >= MIN_BLOCK_BYTES
+               && FRAME_BYTES < 2 * MIN_BLOCK_BYTES, "an entry is a smallest block: tables align");
 _Static_assert(TAG_OFFSET == 4 && offsetof(struct block_header, state) == 5
                && offsetof(struct block_header, check) == 6, "scale, state, check: one tag word");
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "tag: scale | state << 8 | check << 16");
@@ -95,14 +102,16 @@ _Static_assert(MIN_BLOCK_BYTES > 8 && MIN_BLOCK_BYTES <= 16, "i686: 16-byte bloc
 
 /*
  * A region: its blocks tile [start, end), its frame table fills [end, limit).
- * The entry of the frame at address a lies at frame_base + (a / 4 KiB) * 8:
- * frame_base is where frame 0's entry would be, so one shift finds any.
+ * The entry of the frame at address a lies at frame_base + (a / 4 KiB) *
+ * FRAME_BYTES: frame_base is where frame 0's entry would be, so one shift
+ * finds any.
  */
 struct region {
     uintptr_t start, end, limit;
     uintptr_t span;                 /* end - start, for the one-compare range tests */
     uintptr_t frame_base;
-    struct block_header *frames;    /* the table's first entry (of the frame holding start) */
+    struct heap_frame *frames;      /* the table's first entry (of the frame holding start) */
+    uintptr_t table_span;           /* the bytes of its entries, 0 without a table */
     uintptr_t whole_start;          /* the whole frames of [start, end) are */
     uintptr_t whole_span;           /* [whole_start, + whole_span), 0 if none: a merge below a
                                        page never leaves one */
@@ -112,8 +121,8 @@ struct region {
  * A region that holds no whole frame has only small blocks, in at most two
  * frames: they share this table, which is never written.
  */
-static struct block_header no_table[2] = {
-    {0, 0, HEAP_FRAME_SMALL, 0}, {0, 0, HEAP_FRAME_SMALL, 0},
+static struct heap_frame no_table[2] = {
+    {.header = {0, 0, HEAP_FRAME_SMALL, 0}}, {.header = {0, 0, HEAP_FRAME_SMALL, 0}},
 };
 
 static const struct region no_region;   /* holds no address */
@@ -340,29 +349,67 @@ static inline struct block_header *header_at(uintptr_t block)
     return (struct block_header *)block;
 }
 
-/* The entry of the frame holding address a, which region r's table covers. */
-static inline struct block_header *frame_entry(const struct region *r, uintptr_t a)
+/* The entry of the frame holding address a, from a region's frame_base. */
+static inline struct heap_frame *frame_at(uintptr_t frame_base, uintptr_t a)
 {
-    return (struct block_header *)(r->frame_base + (a >> PAGE_SCALE) * sizeof(struct block_header));
+    return (struct heap_frame *)(frame_base + (a >> PAGE_SCALE) * FRAME_BYTES);
 }
 
-/* The same from a region's frame_base alone, which the split and merge loops keep in registers. */
-static inline struct block_header *frame_entry_at(uintptr_t frame_base, uintptr_t a)
+/* The header in the entry of the frame holding address a, which region r's table covers. */
+static inline struct block_header *frame_entry(const struct region *r, uintptr_t a)
 {
-    return (struct block_header *)(frame_base + (a >> PAGE_SCALE) * sizeof(struct block_header));
+    return &frame_at(r->frame_base, a)->header;
+}
+
+/*
+ * The same for a page-aligned address, as every page block's is: its low 12
+ * bits are 0, so one shift turns it into its entry's offset (the frame
+ * number times FRAME_BYTES, which x86 cannot scale by in an address). The
+ * split and merge loops keep frame_base in a register and call the _at form.
+ */
+#define ADDRESS_PER_TABLE_BYTE (PAGE_BYTES / FRAME_BYTES)    /* bytes of a frame per entry byte */
+
+static inline struct heap_frame *page_frame_at(uintptr_t frame_base, uintptr_t page)
+{
+    return (struct heap_frame *)(frame_base + page / ADDRESS_PER_TABLE_BYTE);
+}
+
+static inline struct block_header *page_entry_at(uintptr_t frame_base, uintptr_t page)
+{
+    return &page_frame_at(frame_base, page)->header;
+}
+
+static inline struct block_header *page_entry(const struct region *r, uintptr_t page)
+{
+    return page_entry_at(r->frame_base, page);
+}
+
+/* The page block whose header is the entry at `entry` of r's table: the entry's index in pages. */
+static inline uintptr_t frame_block(const struct region *r, uintptr_t entry)
+{
+    return (entry - r->frame_base) * ADDRESS_PER_TABLE_BYTE;
 }
 
 /* Where the header of the block at block of this scale lives: in band, or in the frame table. */
 static inline struct block_header *header_of(uintptr_t block, unsigned scale,
                                              const struct region *r)
 {
-    return scale < PAGE_SCALE ? header_at(block) : frame_entry(r, block);
+    return scale < PAGE_SCALE ? header_at(block) : page_entry(r, block);
 }
 
-/* A free block's link sits just after a header's worth of bytes, for either kind. */
-static struct list_header *link_of(uintptr_t b) { return (struct list_header *)(b + HEADER_BYTES); }
+/*
+ * A free block's link sits just after its header, for either kind: in band
+ * (the header's address is the block's), or in its frame's entry.
+ */
+static inline struct list_header *link_of(uintptr_t header)
+{
+    return (struct list_header *)(header + HEADER_BYTES);
+}
 
-static uintptr_t block_of_link(const struct list_header *n) { return (uintptr_t)n - HEADER_BYTES; }
+static inline uintptr_t header_of_link(const struct list_header *n)
+{
+    return (uintptr_t)n - HEADER_BYTES;
+}
 
 /* The states an in-band header can have. */
 static bool state_known(uint8_t state)
@@ -447,9 +494,10 @@ static inline void list_link(struct list_header *head, struct list_header *node)
     head->next = node;
 }
 
-static inline void free_list_push(uintptr_t block, unsigned scale)
+/* List the free block whose header (in band, or in the table) is at header. */
+static inline void free_list_push(uintptr_t header, unsigned scale)
 {
-    list_link(&heap.free_lists[scale].head, link_of(block));
+    list_link(&heap.free_lists[scale].head, link_of(header));
     heap.free_count[scale]++;
     heap.nonempty |= (uintptr_t)1 << scale;
 }
@@ -482,9 +530,9 @@ static inline void free_count_drop(size_t scale, bool empty)
         heap.nonempty ^= (uintptr_t)1 << scale;
 }
 
-static inline void free_list_remove(uintptr_t block, unsigned scale)
+static inline void free_list_remove(uintptr_t header, unsigned scale)
 {
-    free_count_drop(scale, list_unlink(link_of(block)));
+    free_count_drop(scale, list_unlink(link_of(header)));
 }
 
 /* The blocks on the list of this scale (the sum wraps round as the parts do). */
@@ -499,6 +547,7 @@ static size_t free_count_of(unsigned scale)
 
 /*
  * pop() takes the block just after the head: remove() knowing the head.
+ * Returns its header's address: a small block's own, a page block's entry.
  *
  *   before:  head <-> n <-> q <-> ...        after:  head <-> q <-> ...
  */
@@ -509,7 +558,7 @@ static inline uintptr_t free_list_pop(size_t scale)
     head->next = next;
     next->prev = head;
     free_count_drop(scale, next == head);
-    return block_of_link(node);
+    return header_of_link(node);
 }
 
 /* The smallest scale >= scale (0: none) whose list has a block, or NO_SCALE. */
@@ -533,8 +582,10 @@ static size_t free_list_bytes(void)
 /* Give the block at block of this scale a free header (in band or in the table) and list it. */
 static inline void block_make_free(uintptr_t block, unsigned scale, const struct region *r)
 {
-    header_set(header_of(block, scale, r), 0, block_tag(block, scale, HEAP_BLOCK_FREE));
-    free_list_push(block, scale);
+    struct block_header *header = header_of(block, scale, r);
+
+    header_set(header, 0, block_tag(block, scale, HEAP_BLOCK_FREE));
+    free_list_push((uintptr_t)header, scale);
 }
 
 /* ---- regions --------------------------------------------------------------- */
@@ -595,6 +646,38 @@ static inline const struct region *region_of(uintptr_t a)
     return a - r->start < r->span ? r : region_search(a);
 }
 
+/*
+ * The region whose frame table holds the entry at e, or NULL: a binary
+ * search of the regions' spans (a table lies in its region's, above the
+ * blocks). It becomes the recent one, unless hooked, as in region_search.
+ */
+static OUT_OF_LINE const struct region *table_search(uintptr_t e)
+{
+    unsigned low = 0, high = heap.region_count;
+
+    while (low < high) {
+        unsigned middle = low + (high - low) / 2;
+        const struct region *r = &heap.regions[middle];
+        if (e < r->start)
+            high = middle;
+        else if (e >= r->limit)
+            low = middle + 1;
+        else if (e - (uintptr_t)r->frames >= r->table_span)
+            return NULL;                    /* in r's blocks, or r has no table */
+        else
+            return heap.hooked ? r : (heap.recent = r);
+    }
+    return NULL;
+}
+
+/* The same, trying the recent region first: a page block's entry, popped off its list, finds it. */
+static inline const struct region *table_region(uintptr_t e)
+{
+    const struct region *r = heap.recent;
+
+    return e - (uintptr_t)r->frames < r->table_span ? r : table_search(e);
+}
+
 /* kfree's fast path misses the recent region while hooked: then it finds none at all. */
 static OUT_OF_LINE const struct region *region_missed(uintptr_t a)
 {
@@ -640,7 +723,7 @@ static void region_table(struct region *r)
 {
     uintptr_t first_frame = r->start >> PAGE_SCALE;
     size_t entries = ((r->limit - 1) >> PAGE_SCALE) - first_frame + 1;
-    size_t bytes = (entries * sizeof(struct block_header) + min_block() - 1) & ~(min_block() - 1);
+    size_t bytes = (entries * FRAME_BYTES + min_block() - 1) & ~(min_block() - 1);
     uintptr_t below = frame_of(r->limit - bytes);
     bool table = holds_whole_frame(r->start, r->limit);
 
@@ -648,11 +731,12 @@ static void region_table(struct region *r)
     r->span = r->end - r->start;
     r->whole_start = page_aligned(r->start) ? r->start : frame_of(r->start) + PAGE_BYTES;
     r->whole_span = frame_of(r->end) > r->whole_start ? frame_of(r->end) - r->whole_start : 0;
-    r->frames = table ? (struct block_header *)r->end : no_table;
-    r->frame_base = (uintptr_t)r->frames - first_frame * sizeof(struct block_header);
+    r->frames = table ? (struct heap_frame *)r->end : no_table;
+    r->frame_base = (uintptr_t)r->frames - first_frame * FRAME_BYTES;
     if (!table)
         return;
-    __builtin_memset(r->frames, 0, entries * sizeof(struct block_header));
+    r->table_span = entries * FRAME_BYTES;
+    __builtin_memset(r->frames, 0, entries * FRAME_BYTES);
     if (!page_aligned(r->start))
         frame_entry(r, r->start)->state = HEAP_FRAME_SMALL;
     if (!page_aligned(r->end))
@@ -721,12 +805,16 @@ size_t heap_add_region(void *start, size_t length)
 
 /* ---- kmalloc --------------------------------------------------------------- */
 
-/* One level of a split: the free upper half at upper, its header (hash ^ list key) at header. */
-static INLINE_ALWAYS void split_level(uintptr_t upper, struct block_header *header,
-                                      uint64_t hash, struct free_list *list)
+/*
+ * One level of a split: the free upper half's header (hash ^ list key),
+ * just before its link (in band, or in its entry), and onto its list. The
+ * loops step the link: the header is a constant offset from it.
+ */
+static INLINE_ALWAYS void split_level(struct list_header *link, uint64_t hash,
+                                      struct free_list *list)
 {
-    header_put(header, hash ^ list->key);
-    list_link(&list->head, link_of(upper));
+    header_put((struct block_header *)header_of_link(link), hash ^ list->key);
+    list_link(&list->head, link);
 }
 
 /*
@@ -734,8 +822,8 @@ static INLINE_ALWAYS void split_level(uintptr_t upper, struct block_header *head
  * `to` <= `from`: keep the lower half each time, and put the upper half on
  * its list. Only the upper halves get headers, each written once (one
  * store): the halves in between are never seen by anyone, and the caller
- * writes the block's own. An upper half of a page or more has its header in
- * its frame's entry; when the block goes on below a page, its frame is
+ * writes the block's own. An upper half of a page or more has its header and
+ * link in its frame's entry; when the block goes on below a page, its frame is
  * carved into small blocks from then on, and the headers are in band. The
  * counters, the chain counts and the non-empty bitmap (every list of
  * [to, from) gets a block) change once, before the loops. Each upper half
@@ -763,17 +851,20 @@ static INLINE_ALWAYS void split(uintptr_t block, unsigned from, unsigned to,
     heap.chain_count[to]++;
     heap.chain_count[from]--;
     heap.nonempty |= top - size;
+    uintptr_t links = (uintptr_t)link_of(block);    /* the upper halves' are size bytes on */
     for (; size < small_top; size <<= 1, step <<= 1, list++)
-        split_level(block + size, header_at(block + size), product_word(product + step), list);
+        split_level((struct list_header *)(links + size), product_word(product + step), list);
     if (from < PAGE_SCALE)
         return;
-    struct block_header *entry = frame_entry(r, block);     /* the upper half's is pages on */
+    uintptr_t entry = (uintptr_t)page_frame_at(r->frame_base, block);
     if (to < PAGE_SCALE)
-        header_set(entry, 0, state_tag(HEAP_FRAME_SMALL));
-    for (uintptr_t pages = size >> PAGE_SCALE; size < top; size <<= 1, step <<= 1, list++) {
-        split_level(block + size, entry + pages, product_word(product + step), list);
-        pages <<= 1;
-    }
+        header_set((struct block_header *)entry, 0, state_tag(HEAP_FRAME_SMALL));
+    /* An upper half of size bytes has its entry size / ADDRESS_PER_TABLE_BYTE bytes after
+       block's (see page_frame_at): the loop steps that offset alone. */
+    links = (uintptr_t)link_of(entry);
+    for (uintptr_t offset = size / ADDRESS_PER_TABLE_BYTE, end = top / ADDRESS_PER_TABLE_BYTE;
+         offset < end; offset <<= 1, step <<= 1, list++)
+        split_level((struct list_header *)(links + offset), product_word(product + step), list);
 }
 
 /* split, one copy for the callers off kmalloc's path. */
@@ -811,13 +902,26 @@ static INLINE_ALWAYS void *small_split_claim(uintptr_t block, unsigned from, uns
     return (void *)(block + HEADER_BYTES);
 }
 
+/*
+ * Take the first page block off the list of this page scale: its link is in
+ * its frame's entry, whose table names the region (*r) and the block.
+ */
+static inline uintptr_t page_pop(unsigned scale, const struct region **r)
+{
+    uintptr_t entry = free_list_pop(scale);
+
+    *r = table_region(entry);
+    return frame_block(*r, entry);
+}
+
 /* small_split_claim from a page block: the split needs its region. */
 static OUT_OF_LINE void *small_claim_from_page(unsigned from, unsigned scale, size_t size)
 {
     ASSUME(from >= PAGE_SCALE && scale < PAGE_SCALE);  /* block_claim's: the split crosses a page */
-    uintptr_t block = free_list_pop(from);
+    const struct region *r;
+    uintptr_t block = page_pop(from, &r);
 
-    return small_split_claim(block, from, scale, size, region_of(block));
+    return small_split_claim(block, from, scale, size, r);
 }
 
 /* small_split_claim from a small block: no region needed (block_claim sends a page elsewhere). */
@@ -848,15 +952,27 @@ static size_t run_trim(uintptr_t from, uintptr_t to, const struct region *r)
 static void run_write(uintptr_t block, size_t pages, size_t size, unsigned scale,
                       const struct region *r)
 {
-    struct block_header *entry = frame_entry(r, block);
+    struct heap_frame *entry = page_frame_at(r->frame_base, block);
 
-    header_set(entry, size, block_tag(block, scale, HEAP_BLOCK_ALLOCATED));
+    header_set(&entry->header, size, block_tag(block, scale, HEAP_BLOCK_ALLOCATED));
     for (size_t i = 1; i < pages; i++)
-        header_set(entry + i, i, state_tag(HEAP_FRAME_TAIL));
+        header_set(&entry[i].header, i, state_tag(HEAP_FRAME_TAIL));
 }
 
-/* Pieces a run of this many pages is made of: its powers of two. */
-static size_t run_pieces(size_t pages) { return (size_t)__builtin_popcountl(pages); }
+/*
+ * Pieces a run of this many pages is made of: its powers of two, its set
+ * bits, cleared lowest first. A run has few (kmalloc's requests seldom need
+ * more than 3), and without a popcount instruction (i686, and the host's
+ * default x86-64) __builtin_popcountl is a call into libgcc that costs more.
+ */
+static size_t run_pieces(size_t pages)
+{
+    size_t pieces = 0;
+
+    for (; pages != 0; pages &= pages - 1)
+        pieces++;
+    return pieces;
+}
 
 /*
  * Hand out a page block of scale `scale`, taken off the list of scale
@@ -874,8 +990,8 @@ static size_t run_pieces(size_t pages) { return (size_t)__builtin_popcountl(page
  */
 static OUT_OF_LINE void *run_claim(unsigned from, unsigned scale, size_t size)
 {
-    uintptr_t block = free_list_pop(from);
-    const struct region *r = region_of(block);
+    const struct region *r;
+    uintptr_t block = page_pop(from, &r);
     size_t pages = pages_for(size);
     uintptr_t kept = block + pages * PAGE_BYTES, end = block + scale_bytes(scale);
 
@@ -993,7 +1109,7 @@ static enum heap_status inside_page_status(uintptr_t a, const struct region *r)
 /* What the page-aligned pointer p of region r is, by the frame table alone. */
 static enum heap_status page_status(uintptr_t p, const struct region *r)
 {
-    const struct block_header *entry = frame_entry(r, p);
+    const struct block_header *entry = page_entry(r, p);
 
     switch (entry->state) {
     case HEAP_BLOCK_ALLOCATED:
@@ -1081,12 +1197,14 @@ static inline unsigned small_live_scale(uintptr_t block, const struct region *r)
 
 /* ---- kfree ----------------------------------------------------------------- */
 
+/* A refusal of kfree (heap_free: counted, not reported). */
 static enum heap_status free_refused(const void *ptr, enum heap_status why, const void *caller,
                                      bool report)
 {
-    heap.stats.refused_frees++;
-    if (report && heap.on_refusal != NULL)
-        heap.on_refusal(ptr, why, caller);
+    if (report)
+        heap_report_refusal(&(struct heap_refusal){"kfree", NULL, ptr, why, caller});
+    else
+        heap.stats.refused_frees++;
     return why;
 }
 
@@ -1124,7 +1242,7 @@ static inline bool free_block_at(uintptr_t a, unsigned scale, const struct regio
 {
     if (a - r->start > r->span - scale_bytes(scale))                        /* (b), (e) */
         return false;
-    const struct block_header *header = page ? frame_entry(r, a) : header_at(a);
+    const struct block_header *header = page ? page_entry(r, a) : header_at(a);
     return header_tag(header) == block_tag(a, scale, HEAP_BLOCK_FREE);     /* (c), (d), (e) */
 }
 
@@ -1174,10 +1292,13 @@ static INLINE_ALWAYS struct merge merge_start(uintptr_t block, unsigned scale)
     return (struct merge){block, scale_bytes(scale), tag_key(scale, HEAP_BLOCK_FREE), scale};
 }
 
-/* Take the free buddy of m's block off its list; m becomes the merged block, a scale up. */
-static INLINE_ALWAYS void merge_take(struct merge *m, uintptr_t buddy)
+/*
+ * Take the free buddy of m's block (its header at header: in band, or its
+ * entry) off its list; m becomes the merged block, a scale up.
+ */
+static INLINE_ALWAYS void merge_take(struct merge *m, uintptr_t buddy, const void *header)
 {
-    if (list_unlink(link_of(buddy)))
+    if (list_unlink(link_of((uintptr_t)header)))
         heap.nonempty ^= m->size;       /* as free_count_drop; a store, so one branch, no select */
     m->block &= buddy;                  /* the lower of the two */
     m->size <<= 1;
@@ -1200,7 +1321,7 @@ static INLINE_ALWAYS void merge_finish(const struct merge *m, struct block_heade
 
     merges_counted(m->from, (unsigned)scale);
     header_put(header, word_hash(m->block) ^ list->key);
-    list_link(&list->head, link_of(m->block));
+    list_link(&list->head, link_of((uintptr_t)header));
     heap.free_count[scale]++;
     heap.nonempty |= m->size;
 }
@@ -1223,9 +1344,10 @@ static INLINE_ALWAYS void page_merge_levels(struct merge *m, const struct region
 
     while (m->size <= limit) {
         uintptr_t buddy = m->block ^ m->size;
-        if (header_tag(frame_entry_at(frame_base, buddy)) != (tag_hash(buddy) ^ m->key))
+        const struct block_header *entry = page_entry_at(frame_base, buddy);
+        if (header_tag(entry) != (tag_hash(buddy) ^ m->key))
             break;                                              /* (c), (d), (e) */
-        merge_take(m, buddy);
+        merge_take(m, buddy, entry);
     }
 }
 
@@ -1235,7 +1357,7 @@ static void page_merge(uintptr_t block, unsigned scale, const struct region *r)
     uintptr_t frame_base = r->frame_base;   /* no list store can change it: kept in a register */
 
     page_merge_levels(&m, r, frame_base);
-    merge_finish(&m, frame_entry_at(frame_base, m.block));
+    merge_finish(&m, page_entry_at(frame_base, m.block));
 }
 
 /*
@@ -1256,9 +1378,9 @@ static OUT_OF_LINE void page_merge_reached(uintptr_t block, unsigned from,
 
     page_merge_levels(&m, r, frame_base);
     if (m.block != block)
-        header_put(frame_entry_at(frame_base, block),
+        header_put(page_entry_at(frame_base, block),
                    word_hash(block) ^ key_word(PAGE_SCALE, HEAP_BLOCK_FREE));
-    merge_finish(&m, frame_entry_at(frame_base, m.block));
+    merge_finish(&m, page_entry_at(frame_base, m.block));
 }
 
 /*
@@ -1277,12 +1399,12 @@ static INLINE_ALWAYS void small_merge_within(uintptr_t block, unsigned scale,
 {
     struct merge m = merge_start(block, scale);
 
-    merge_take(&m, block ^ m.size);
+    merge_take(&m, block ^ m.size, header_at(block ^ m.size));
     while (m.size <= small_limit) {
         uintptr_t buddy = m.block ^ m.size;
         if (header_tag(header_at(buddy)) != (tag_hash(buddy) ^ m.key))
             break;                                              /* (c), (d), (e) */
-        merge_take(&m, buddy);
+        merge_take(&m, buddy, header_at(buddy));
     }
     if (m.size == PAGE_BYTES)
         page_merge_reached(m.block, scale, r);
@@ -1370,7 +1492,7 @@ static size_t run_free_pieces(uintptr_t from, uintptr_t to, const struct region 
 /* Free a page run pointer_lookup has vouched for: every piece goes back and merges. */
 static void run_free(uintptr_t block, const struct region *r)
 {
-    struct block_header *entry = frame_entry(r, block);
+    struct block_header *entry = page_entry(r, block);
     size_t pages = run_pages(entry);
 
     heap.stats.requested_bytes -= entry->requested;
@@ -1422,8 +1544,8 @@ static bool sampled_object(const void *ptr)
 static OUT_OF_LINE enum heap_status pointer_free(void *ptr, const void *caller, bool report)
 {
     if (heap.hooked && sampled_object(ptr)) {
-        heap.sampler->free(ptr, caller);
-        return HEAP_OK;
+        enum heap_status why = heap.sampler->free(ptr, caller);
+        return why == HEAP_OK ? HEAP_OK : free_refused(ptr, why, caller, report);
     }
     return checked_free(ptr, caller, report);
 }
@@ -1435,7 +1557,7 @@ static OUT_OF_LINE enum heap_status pointer_free(void *ptr, const void *caller, 
  */
 static inline bool page_block_live(uintptr_t p, const struct region *r)
 {
-    const struct block_header *entry = frame_entry(r, p);
+    const struct block_header *entry = page_entry(r, p);
 
     return entry->state == HEAP_BLOCK_ALLOCATED && page_header_valid(entry, p, r)
         && run_fits(entry);
@@ -1493,9 +1615,11 @@ void kfree(void *ptr) { block_release(ptr, true); }
 
 enum heap_status heap_free(void *ptr) { return block_release(ptr, false); }
 
-void heap_report_refusal(const void *ptr, enum heap_status why, const void *caller)
+void heap_report_refusal(const struct heap_refusal *refusal)
 {
-    free_refused(ptr, why, caller, true);
+    heap.stats.refused_frees++;
+    if (heap.on_refusal != NULL)
+        heap.on_refusal(refusal);
 }
 
 
@@ -1612,6 +1736,9 @@ static bool stale_header(uintptr_t slot, const struct region *r)
  * not poison, or end. The headers merged small blocks left behind (kfree
  * reads them to name a double free) are no damage: 8 bytes at a boundary of
  * the smallest block, saying free, with the check value of their address.
+ * A page block's header and link are in its entry, yet its first bytes are
+ * skipped too: the small block that started it, when small blocks merged
+ * into it, left its header and link there.
  */
 static uintptr_t free_body_damage(uintptr_t block, uintptr_t end, const struct region *r)
 {
@@ -1684,7 +1811,9 @@ static unsigned merge_reach(uintptr_t block, unsigned scale, const struct region
 /*
  * After a merge from scale `from` to `to`: the links of the upper halves it
  * absorbed are body of the merged block now, so they become poison. (Their
- * headers stay, for double frees: see free_body_damage.)
+ * headers stay, for double frees: see free_body_damage. A page upper half's
+ * own link is in its entry, but the small block that once started it may
+ * have left one in the same place.)
  */
 static void merged_links_poison(uintptr_t block, unsigned from, unsigned to)
 {
@@ -1897,16 +2026,18 @@ static OUT_OF_LINE void *allocation_missed(size_t size, const void *caller, bool
 /* krealloc of a sampled object: into a heap block (never sampled), size(p) bytes copied. */
 static void *sampled_realloc(void *ptr, size_t size, const void *caller)
 {
-    if (size == 0) {
-        heap.sampler->free(ptr, caller);
-        return NULL;
-    }
-    void *moved = allocate_for(size, caller, false);
-    if (moved != NULL) {
-        size_t had = heap.sampler->size(ptr);
+    size_t had = heap.sampler->size(ptr);       /* 0: no live object starts at ptr */
+    void *moved = NULL;
+
+    if (had != 0 && size != 0) {
+        moved = allocate_for(size, caller, false);
+        if (moved == NULL)
+            return NULL;                        /* the object stays as it was */
         __builtin_memcpy(moved, ptr, had < size ? had : size);
-        heap.sampler->free(ptr, caller);
     }
+    enum heap_status why = heap.sampler->free(ptr, caller);
+    if (why != HEAP_OK)
+        heap_report_refusal(&(struct heap_refusal){"krealloc", NULL, ptr, why, caller});
     return moved;
 }
 
@@ -1981,15 +2112,15 @@ static uintptr_t run_room(uintptr_t block, size_t old, uintptr_t to, unsigned sc
     return piece;
 }
 
-/* Take the free pieces of [from, to), carved as in a block ending at top, off their lists. */
-static size_t run_absorb(uintptr_t from, uintptr_t to, uintptr_t top)
+/* Take the free pieces of [from, to) of r, carved as in a block ending at top, off their lists. */
+static size_t run_absorb(uintptr_t from, uintptr_t to, uintptr_t top, const struct region *r)
 {
     size_t pieces = 0;
     unsigned scale;
 
     for (uintptr_t piece = from; piece < to; piece += scale_bytes(scale), pieces++) {
         scale = carve_scale(piece, top);
-        free_list_remove(piece, scale);
+        free_list_remove((uintptr_t)page_entry(r, piece), scale);
     }
     return pieces;
 }
@@ -2019,7 +2150,7 @@ static bool run_resize(uintptr_t block, size_t size, const struct region *r)
     if (size > HEAP_MAX_REQUEST || scale > HEAP_MAX_SCALE
         || (pages > old && (room = run_room(block, old, end, scale, r)) == 0))
         return false;
-    size_t unmade = run_pieces(old) + run_absorb(old_end, room, block + scale_bytes(scale));
+    size_t unmade = run_pieces(old) + run_absorb(old_end, room, block + scale_bytes(scale), r);
     heap.stats.requested_bytes += size - entry->requested;
     run_write(block, pages, size, scale, r);
     size_t made = run_pieces(pages);
@@ -2056,7 +2187,7 @@ void *krealloc(void *ptr, size_t size)
         return sampled_realloc(ptr, size, CALLER);
     enum heap_status why = pointer_lookup(ptr, &block, &r);
     if (why != HEAP_OK) {
-        free_refused(ptr, why, CALLER, true);
+        heap_report_refusal(&(struct heap_refusal){"krealloc", NULL, ptr, why, CALLER});
         return NULL;
     }
     if (size == 0) {
@@ -2154,7 +2285,7 @@ enum heap_status heap_mark_slab(void *page, int slab)
  */
 static inline bool one_page_slab(uintptr_t frame, const struct region *r)
 {
-    const struct block_header *entry = frame_entry(r, frame);
+    const struct block_header *entry = page_entry(r, frame);
 
     return header_tag(entry) == block_tag(frame, PAGE_SCALE, HEAP_BLOCK_SLAB)
         && entry->requested == PAGE_BYTES && frame >= r->start && PAGE_BYTES <= r->end - frame;
@@ -2198,19 +2329,50 @@ static int violation(struct heap_violation *found, const char *what, uintptr_t a
     return 1;
 }
 
-/* May a list link at node be read? The head of its scale, or inside a region. */
-static bool link_readable(const struct list_header *node, unsigned scale)
+/*
+ * Can node be the link of a block on a list of this scale, and which block
+ * (*block)? A small block's lies after an in-band header, at a smallest
+ * block's boundary inside a region; a page block's after an entry of a
+ * region's table, which names the block. (*block is the header's address
+ * when it cannot be either.)
+ */
+static bool link_block(const struct list_header *node, unsigned scale, uintptr_t *block)
 {
-    uintptr_t block = block_of_link(node);
+    uintptr_t header = header_of_link(node);
+    const struct region *r = scale < PAGE_SCALE ? region_of(header) : table_region(header);
 
-    return node == &heap.free_lists[scale].head
-        || (region_of(block) != NULL && (block & (min_block() - 1)) == 0);
+    *block = header;
+    if (r == NULL)
+        return false;
+    if (scale < PAGE_SCALE)
+        return (header & (min_block() - 1)) == 0;
+    if ((header & (FRAME_BYTES - 1)) != 0)
+        return false;                               /* a table starts at an entry's multiple */
+    *block = frame_block(r, header);
+    return true;
 }
 
-/* Is the free block at block linked both ways to readable neighbours? */
-static bool block_linked(uintptr_t block, unsigned scale)
+/* The block of node on a list of this scale, for a report (see link_block). */
+static uintptr_t list_block(const struct list_header *node, unsigned scale)
 {
-    const struct list_header *node = link_of(block);
+    uintptr_t block;
+
+    link_block(node, scale, &block);
+    return block;
+}
+
+/* May a list link at node be read? The head of its scale, or where link_block allows it. */
+static bool link_readable(const struct list_header *node, unsigned scale)
+{
+    uintptr_t block;
+
+    return node == &heap.free_lists[scale].head || link_block(node, scale, &block);
+}
+
+/* Is the free block whose header is at header linked both ways to readable neighbours? */
+static bool block_linked(uintptr_t header, unsigned scale)
+{
+    const struct list_header *node = link_of(header);
 
     return link_readable(node->next, scale) && link_readable(node->prev, scale)
         && node->next->prev == node && node->prev->next == node;
@@ -2220,7 +2382,7 @@ static bool block_linked(uintptr_t block, unsigned scale)
 static int check_free_block(uintptr_t block, unsigned scale, const struct region *r,
                             struct check_tally *t, struct heap_violation *found)
 {
-    if (!block_linked(block, scale))
+    if (!block_linked((uintptr_t)header_of(block, scale, r), scale))
         return violation(found, "free block missing from its list", block, scale);
     if (buddy_mergeable(block, scale, r, scale >= PAGE_SCALE))
         return violation(found, "free buddies left unmerged", block, scale);
@@ -2350,13 +2512,15 @@ static int check_region(const struct region *r, struct check_tally *t, struct he
     return 0;
 }
 
-/* Is node the link of a free block of this scale? */
+/* Is node the link of a free block of this scale (a page block's: in the entry of its frame)? */
 static bool node_is_free_block(const struct list_header *node, unsigned scale)
 {
-    uintptr_t block = block_of_link(node);
-    const struct region *r = region_of(block);
+    uintptr_t block;
 
-    if (r == NULL || (block & (min_block() - 1)) != 0)
+    if (!link_block(node, scale, &block))
+        return false;
+    const struct region *r = region_of(block);
+    if (r == NULL)
         return false;
     bool small = frame_entry(r, block)->state == HEAP_FRAME_SMALL;
     if (scale_bytes(scale) > r->end - r->start)
@@ -2364,7 +2528,8 @@ static bool node_is_free_block(const struct list_header *node, unsigned scale)
     if (scale < PAGE_SCALE)
         return small && small_header_valid(block, r) && header_at(block)->state == HEAP_BLOCK_FREE
             && header_at(block)->scale == scale;
-    return !small && page_aligned(block) && free_block_at(block, scale, r, true);
+    return !small && (uintptr_t)frame_entry(r, block) == header_of_link(node)
+        && free_block_at(block, scale, r, true);
 }
 
 /* Walk one list, at most free_count nodes, checking each before following it. */
@@ -2375,12 +2540,13 @@ static int check_list(unsigned scale, const struct check_tally *t, struct heap_v
     uint32_t fingerprint = 0;
 
     for (; node != head; prev = node, node = node->next, seen++) {
+        uintptr_t block = list_block(node, scale);
         if (seen == count || !node_is_free_block(node, scale))
             return violation(found, "free list holds a block that is not a free block of its scale",
-                             block_of_link(node), scale);
+                             block, scale);
         if (node->prev != prev)
-            return violation(found, "free list links disagree", block_of_link(node), scale);
-        fingerprint += block_hash(block_of_link(node), scale);
+            return violation(found, "free list links disagree", block, scale);
+        fingerprint += block_hash(block, scale);
     }
     bool marked = (heap.nonempty >> scale) & 1;     /* the bitmap bit must agree too */
     if (head->prev != prev || seen != count || marked != (seen != 0))
@@ -2479,7 +2645,7 @@ size_t heap_free_list_peek(unsigned scale, uintptr_t *out, size_t max)
     size_t count = free_count_of(scale);
     for (const struct list_header *node = heap.free_lists[scale].head.next;
          n < max && n < count; node = node->next)
-        out[n++] = block_of_link(node);
+        out[n++] = list_block(node, scale);
     return n;
 }
 
@@ -2596,7 +2762,7 @@ static int free_page_info(uintptr_t a, const struct region *r, struct heap_block
             break;
         const struct block_header *e = frame_entry(r, block);
         if (e->state == HEAP_BLOCK_FREE && e->scale == s && page_header_valid(e, block, r)
-            && block_linked(block, s))
+            && block_linked((uintptr_t)e, s))
             return info_fill(block, r, out);
     }
     return 0;

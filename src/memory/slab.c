@@ -531,9 +531,13 @@ static OUT_OF_LINE void free_refused(struct kmem_cache *cache, const void *objec
 {
     if (object == NULL)
         return;
-    if (cache != NULL)
+    struct heap_refusal refusal = {"kmem_cache_free", NULL, object, why, caller};
+
+    if (cache != NULL) {
         cache->refused_frees++;
-    heap_report_refusal(object, why, caller);
+        refusal.cache = cache->name;
+    }
+    heap_report_refusal(&refusal);
 }
 
 /*

@@ -33,6 +33,7 @@ WALK_SUMMARY = re.compile(r'^heap: \d+ regions?, (\d+) blocks, (\d+) bytes: (\d+
                           r'\((\d+) bytes\)$')
 HEADER_BYTES = 8                        # sizeof(struct block_header)
 PAGE = 4096
+SLABINFO_HEADER_LINES = 3               # the version line and the column names on two (key d)
 STATE_SMALL, STATE_ALLOCATED = 0x3c, 0xa1       # enum heap_block_state, as heap.h has them
 RANDOM_KEYS = 40                        # random allocate and free keys between two dumps
 RANDOM_SEED = int(os.environ.get('SHOMPOS_SEED', '1212'))
@@ -118,9 +119,22 @@ def booted_with_blocks(machine, keys='456789445'):
     return [allocate(machine, key) for key in keys]
 
 
-def entry_of(address):
+def frame_of(address):
     """A GDB expression for the frame-table entry of address (region 0), independent of the script."""
-    return ('%s.regions[0].frames[(0x%x >> 12) - (%s.regions[0].start >> 12)]' % (HEAP, address, HEAP))
+    return '%s.regions[0].frames[(0x%x >> 12) - (%s.regions[0].start >> 12)]' % (HEAP, address, HEAP)
+
+
+def entry_of(address):
+    """The header in that entry: a page block's, or the frame's state."""
+    return frame_of(address) + '.header'
+
+
+def link_address(machine, scale, block):
+    """Where a free block's list link is: after its in-band header, or in its frame's entry."""
+    if scale < 12:
+        return block + HEADER_BYTES
+    result = all_succeeded(run_gdb(machine, ['output/x (unsigned int)&%s.link' % frame_of(block)]))[0]
+    return int(result.output.strip(), 16)
 
 
 def line_with(result, text):
@@ -181,7 +195,7 @@ def test_shomp_walk_counts_agree_with_s_p_and_d():
         for key in 'rkkk':
             answer(machine, key)
         s, dump = stats(answer(machine, 's')), free_dump(answer(machine, 'p'))
-        slabs = sum(int(row.split()[-1]) for row in answer(machine, 'd')[2:])
+        slabs = sum(int(row.split()[-1]) for row in answer(machine, 'd')[SLABINFO_HEADER_LINES:])
         walk = one(machine, 'shomp-walk')
         found = WALK_SUMMARY.match(walk.lines[-1])
         assert found, 'no heap summary: %r' % walk.lines[-1]
@@ -361,18 +375,19 @@ def test_a_loop_in_a_free_list_is_reported_and_the_walk_ends_for_small_and_page_
         lists = sorted((s, e) for s, e in free_dump(dump).items() if e[0] >= 2)
         assert lists[0][0] < 12 <= lists[-1][0], 'no small and no page list of 2 blocks: %r' % lists
         for scale, (count, (first, second)) in (lists[0], lists[-1]):
-            link = second + HEADER_BYTES            # the second block's next points at itself
+            link = link_address(machine, scale, second)     # the second block's next points at itself
+            first_link = link_address(machine, scale, first)
             results = all_succeeded(run_gdb(machine, [
                 'set var $saved = *(unsigned int *)0x%x' % link,
                 'set var *(unsigned int *)0x%x = 0x%x' % (link, link),
                 'shomp-freelists', 'shomp-block 0x%x' % second,
                 'set var *(unsigned int *)0x%x = $saved' % link, 'shomp-freelists',
-                'set var $saved = *(unsigned int *)0x%x' % (first + HEADER_BYTES + 4),
-                'set var *(unsigned int *)0x%x = 0x%x' % (first + HEADER_BYTES + 4, first + HEADER_BYTES),
-                'shomp-freelists', 'set var *(unsigned int *)0x%x = $saved' % (first + HEADER_BYTES + 4)]))
+                'set var $saved = *(unsigned int *)0x%x' % (first_link + 4),
+                'set var *(unsigned int *)0x%x = 0x%x' % (first_link + 4, first_link),
+                'shomp-freelists', 'set var *(unsigned int *)0x%x = $saved' % (first_link + 4)]))
             looped, block, repaired, bad_prev = results[2], results[3], results[5], results[8]
             assert any(line.startswith('warning: free list %d: block 0x%08x\'s prev is 0x%08x, not ' % (
-                scale, first, first + HEADER_BYTES)) for line in bad_prev.lines), bad_prev.lines
+                scale, first, first_link)) for line in bad_prev.lines), bad_prev.lines
             # second is the lowest but one, not always second on the list: the count may run out first
             assert 'warning: free list %d: loop: node 0x%08x comes back' % (scale, link) in \
                 looped.output or 'warning: free list %d: more than %d nodes' % (scale, count) in \
@@ -482,7 +497,7 @@ def test_shomp_slabinfo_equals_d_as_objects_come_and_go_and_a_loop_is_reported()
             ours = one(machine, 'shomp-slabinfo').lines
             resume(machine)
             assert_same_lines(ours, d, 'shomp-slabinfo after keys %r' % keys)
-        assert d[2].startswith('%-17s %6d %6d' % ('demo-24', 2, 169)), d
+        assert d[SLABINFO_HEADER_LINES].startswith('%-17s %6d %6d' % ('demo-24', 2, 169)), d
         partial = DEMO_CACHE + '->partial.next'
         results = all_succeeded(run_gdb(machine, [
             'set var %s->next = %s' % (DEMO_CACHE, DEMO_CACHE), 'shomp-slabinfo',
@@ -490,9 +505,10 @@ def test_shomp_slabinfo_equals_d_as_objects_come_and_go_and_a_loop_is_reported()
             'set var $saved = %s->next' % partial, 'set var %s->next = %s' % (partial, partial),
             'shomp-slabinfo', 'set var %s->next = $saved' % partial, 'shomp-slabinfo']))
         looped, bad_list, repaired = results[1], results[5], results[7]
-        assert looped.lines[:3] == d[:3] and looped.lines[3].startswith(
+        first_row = SLABINFO_HEADER_LINES + 1
+        assert looped.lines[:first_row] == d[:first_row] and looped.lines[first_row].startswith(
             'warning: the kmem_caches list loops: cache 0x'), looped.lines
-        assert bad_list.lines[2].startswith('%-17s no row: its partial list loops at 0x' % 'demo-24'), \
+        assert bad_list.lines[SLABINFO_HEADER_LINES].startswith('%-17s no row: its partial list loops at 0x' % 'demo-24'), \
             bad_list.lines
         assert repaired.lines == d, repaired.lines
         resume(machine)
@@ -561,7 +577,8 @@ def test_the_host_heaps_walk_free_lists_stats_and_slabinfo_are_what_heap_c_and_s
     assert (pointer['run5'], 15, 'allocated', 5 * PAGE - 100, 5 * PAGE) in rows, rows
     assert (pointer['run3'], 14, 'allocated', 3 * PAGE, 3 * PAGE) in rows, rows
     assert sum(row[2] == 'slab' for row in rows) == sum(int(r.split()[-1]) for r in facts['slabinfo'])
-    assert_same_lines(slabinfo.lines[2:], facts['slabinfo'], 'shomp-slabinfo on the host heap')
+    assert_same_lines(slabinfo.lines[SLABINFO_HEADER_LINES:], facts['slabinfo'],
+                      'shomp-slabinfo on the host heap')
     assert stats(shomp_stats.lines) == facts['stat'], (shomp_stats.lines, facts['stat'])
     dump = free_dump(free_lists.lines)
     lowest = {s: sorted(b for b, bs in free if bs == s)[:2] for s in facts['free_count']}
@@ -601,7 +618,8 @@ def test_a_corrupted_tail_entry_and_run_header_of_the_host_heap_are_reported_inv
         host = HostHeap(scratch)
         host.run([])
         run5 = host.facts['pointer']['run5']
-        entry = "'heap.c'::heap.regions[0].frames[(0x%x >> 12) - ('heap.c'::heap.regions[0].start >> 12) + %d]"
+        entry = ("'heap.c'::heap.regions[0].frames[(0x%x >> 12) - ('heap.c'::heap.regions[0].start >> 12)"
+                 " + %d].header")
         bad_tail, walk = all_succeeded(host.run([
             'set var %s.requested = 9' % (entry % (run5, 2)), 'shomp-block 0x%x' % (run5 + 2 * PAGE),
             'shomp-walk 0', 'continue']))[1:3]

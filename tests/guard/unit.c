@@ -354,16 +354,17 @@ static void a_slot_holds_no_address_of_its_object(void)
 static _Alignas(4096) unsigned char heap_memory[HEAP_BYTES];
 static struct {
     size_t count;
+    const char *function;
     const void *ptr;
     enum heap_status why;
 } refusals;
 
-static void note_refusal(const void *ptr, enum heap_status why, const void *caller)
+static void note_refusal(const struct heap_refusal *refusal)
 {
-    (void)caller;
     refusals.count++;
-    refusals.ptr = ptr;
-    refusals.why = why;
+    refusals.function = refusal->function;
+    refusals.ptr = refusal->ptr;
+    refusals.why = refusal->why;
 }
 
 static void sampled_heap(void)
@@ -425,6 +426,14 @@ static void unsampled_allocations_never_come_from_the_pool(void)
     CHECK_EQ(pool.stats.allocations, 0);
 }
 
+static size_t stats_refused(void)
+{
+    struct heap_stats s;
+
+    heap_get_stats(&s);
+    return s.refused_frees;
+}
+
 /* kmalloc until the pool answers: the object it gave. */
 static unsigned char *sampled_kmalloc(size_t size)
 {
@@ -452,7 +461,47 @@ static void a_bad_kfree_of_a_guarded_object_is_refused_through_the_heap(void)
     kfree(p);
     CHECK_EQ(refusals.count, 2);
     CHECK(refusals.ptr == p && refusals.why == HEAP_DOUBLE_FREE);
+    CHECK(strcmp(refusals.function, "kfree") == 0);
     CHECK_EQ(pool.stats.frees, 1);
+}
+
+static void heap_free_of_a_freed_guarded_object_says_double_free_and_reports_nothing(void)
+{
+    sampled_heap();
+    unsigned char *p = sampled_kmalloc(40);
+    if (p == NULL)
+        return;
+    CHECK_EQ(heap_free(p), HEAP_OK);
+    size_t refused = stats_refused();
+    CHECK_EQ(heap_free(p), HEAP_DOUBLE_FREE);
+    CHECK_EQ(heap_free(p + 8), HEAP_INVALID_POINTER);
+    CHECK_EQ(stats_refused(), refused + 2);
+    CHECK_EQ(refusals.count, 0);
+    CHECK_EQ(pool.stats.frees, 1);
+}
+
+static void krealloc_of_a_freed_guarded_object_is_refused_and_allocates_nothing(void)
+{
+    sampled_heap();
+    unsigned char *p = sampled_kmalloc(40);
+    if (p == NULL)
+        return;
+    kfree(p);
+    struct heap_stats before;
+    heap_get_stats(&before);
+    CHECK(krealloc(p, 100) == NULL);
+    CHECK(refusals.count == 1 && refusals.ptr == p && refusals.why == HEAP_DOUBLE_FREE);
+    CHECK(strcmp(refusals.function, "krealloc") == 0);
+    CHECK(krealloc(p, 0) == NULL);
+    CHECK(refusals.count == 2 && strcmp(refusals.function, "krealloc") == 0);
+    struct heap_stats after;
+    heap_get_stats(&after);
+    CHECK_EQ(after.allocations, before.allocations);
+    CHECK_EQ(after.allocated_bytes, before.allocated_bytes);
+    CHECK_EQ(after.refused_frees, before.refused_frees + 2);
+    CHECK_EQ(pool.stats.allocations, 1);
+    CHECK_EQ(pool.stats.frees, 1);
+    CHECK_EQ(heap_check(), 0);
 }
 
 static void ksize_and_krealloc_treat_a_guarded_object_as_its_size(void)
@@ -498,6 +547,8 @@ static const struct test pool_tests[] = {
     TEST_ENTRY(page_block_requests_are_declined_and_stay_page_aligned),
     TEST_ENTRY(unsampled_allocations_never_come_from_the_pool),
     TEST_ENTRY(a_bad_kfree_of_a_guarded_object_is_refused_through_the_heap),
+    TEST_ENTRY(heap_free_of_a_freed_guarded_object_says_double_free_and_reports_nothing),
+    TEST_ENTRY(krealloc_of_a_freed_guarded_object_is_refused_and_allocates_nothing),
     TEST_ENTRY(ksize_and_krealloc_treat_a_guarded_object_as_its_size),
 };
 

@@ -34,16 +34,19 @@ struct block_header *header_of(uintptr_t block);
 /* The frame table entry of the frame holding address a (heap_frame_entry). */
 struct block_header *entry_of(uintptr_t a);
 
-/* A free block's link in its free list, a header's worth of bytes into it. */
+/* A free small block's link in its free list, a header's worth of bytes into it. */
 struct list_header *link_of(uintptr_t block);
+
+/* A free page block's link: in its frame's entry, after the header. */
+struct list_header *frame_link_of(uintptr_t block);
 
 /* heap_add_region(arena + offset, length). */
 size_t add_region(size_t offset, size_t length);
 
 /*
  * The bytes of frame table a region [arena + offset, + length) gets, by the
- * rule heap.h states: 8 bytes per frame touched, rounded up to a smallest
- * block, none without a whole frame.
+ * rule heap.h states: a struct heap_frame per frame touched, rounded up to a
+ * smallest block, none without a whole frame.
  */
 size_t frame_table_bytes(size_t offset, size_t length);
 
@@ -72,6 +75,7 @@ int filled(const void *p, size_t n, unsigned char seed);
 /* What the refusal handler heard (the tests' setup installs the recorder). */
 struct refusal_record {
     int calls;
+    const char *function, *cache;       /* as the handler heard them */
     const void *ptr;
     enum heap_status why;
     const void *caller;

@@ -39,16 +39,19 @@ static bool failed(const struct model *m) { return m->failure[0] != '\0'; }
 
 static struct {
     size_t count;
+    const char *function, *cache;
     const void *ptr, *caller;
     enum heap_status why;
 } heard;
 
-static void hear_refusal(const void *ptr, enum heap_status why, const void *caller)
+static void hear_refusal(const struct heap_refusal *refusal)
 {
     heard.count++;
-    heard.ptr = ptr;
-    heard.why = why;
-    heard.caller = caller;
+    heard.function = refusal->function;
+    heard.cache = refusal->cache;
+    heard.ptr = refusal->ptr;
+    heard.why = refusal->why;
+    heard.caller = refusal->caller;
 }
 
 /* ---- the debug report handler: the model's blocks never give it a reason ------- */
@@ -673,6 +676,10 @@ static enum heap_status hand_back(struct model *m, void *ptr, enum model_route r
     if (heard.ptr != ptr || heard.caller == NULL)
         fail(m, "the refusal handler heard %p from caller %p, not %p", heard.ptr, heard.caller,
              ptr);
+    if (strcmp(heard.function, route == MODEL_BY_KFREE ? "kfree" : "krealloc") != 0 ||
+        heard.cache != NULL)
+        fail(m, "the refusal handler heard it refused by %s, cache %s", heard.function,
+             heard.cache != NULL ? heard.cache : "none");
     return heard.why;
 }
 
@@ -772,7 +779,7 @@ static uintptr_t table_start(uintptr_t start, uintptr_t limit)
     size_t min = (size_t)1 << heap_min_scale();
     uintptr_t first_whole = (start + PAGE - 1) / PAGE * PAGE;
     size_t entries = (limit - 1) / PAGE - start / PAGE + 1;
-    uintptr_t top = limit - (entries * sizeof(struct block_header) + min - 1) / min * min;
+    uintptr_t top = limit - (entries * sizeof(struct heap_frame) + min - 1) / min * min;
 
     if (first_whole + PAGE > limit)
         return limit;

@@ -51,15 +51,20 @@ struct block_header *entry_of(uintptr_t a) { return heap_frame_entry(a); }
 
 struct list_header *link_of(uintptr_t b) { return (struct list_header *)(b + HEAP_HEADER_BYTES); }
 
+struct list_header *frame_link_of(uintptr_t block)
+{
+    return &((struct heap_frame *)entry_of(block))->link;   /* the header starts the entry */
+}
+
 size_t add_region(size_t offset, size_t length) { return heap_add_region(arena + offset, length); }
 
-/* The table's own bytes: 8 for each frame the span touches, rounded up to a smallest block. */
+/* The table's own bytes: an entry per frame the span touches, rounded up to a smallest block. */
 static size_t table_entry_bytes(size_t offset, size_t length)
 {
     size_t min = block_bytes(heap_min_scale());
     size_t frames = (offset + length - 1) / PAGE - offset / PAGE + 1;
 
-    return (frames * sizeof(struct block_header) + min - 1) / min * min;
+    return (frames * sizeof(struct heap_frame) + min - 1) / min * min;
 }
 
 size_t frame_table_bytes(size_t offset, size_t length)
@@ -102,12 +107,14 @@ uintptr_t first_free(unsigned scale)
 
 struct refusal_record refusal;
 
-static void record_refusal(const void *ptr, enum heap_status why, const void *caller)
+static void record_refusal(const struct heap_refusal *heard)
 {
     refusal.calls++;
-    refusal.ptr = ptr;
-    refusal.why = why;
-    refusal.caller = caller;
+    refusal.function = heard->function;
+    refusal.cache = heard->cache;
+    refusal.ptr = heard->ptr;
+    refusal.why = heard->why;
+    refusal.caller = heard->caller;
 }
 
 void snapshot_take(struct snapshot *s)
@@ -153,6 +160,7 @@ void check_kfree_refused(const char *file, int line, void *ptr, enum heap_status
     CHECK_AT(file, line, refusal.ptr == ptr);
     CHECK_AT(file, line, refusal.why == why);
     CHECK_AT(file, line, refusal.caller != NULL);
+    CHECK_AT(file, line, strcmp(refusal.function, "kfree") == 0 && refusal.cache == NULL);
     CHECK_AT(file, line, snapshot_unchanged(&before, 1));
 }
 
@@ -216,7 +224,7 @@ static void a_power_of_two_of_blocks_becomes_one_free_block(void)
     CHECK(!heap_region(1, &start, &end));
 }
 
-/* 64 KiB touch 16 frames: 16 entries of 8 bytes, starting the top frame; the blocks end below. */
+/* 64 KiB touch 16 frames: 16 entries, starting the top frame; the blocks end below. */
 static void a_region_keeps_its_frame_table_in_its_top_frame(void)
 {
     uintptr_t start = 0, end = 0, table = (uintptr_t)arena + block_bytes(16) - PAGE;
@@ -231,7 +239,7 @@ static void a_region_keeps_its_frame_table_in_its_top_frame(void)
     CHECK_EQ(log.n, 4);                             /* 32K, 16K, 8K, 4K */
     CHECK_EQ(log.block[3] + block_bytes(log.scale[3]), table);
     CHECK(entry_of(table) == NULL);                 /* the table is no block */
-    CHECK(entry_of(table - 1) == (struct block_header *)table + 14);
+    CHECK(entry_of(table - 1) == &((struct heap_frame *)table)[14].header);
     CHECK_EQ(entry_of(table - 1)->state, HEAP_BLOCK_FREE);         /* the 4K block's header */
     CHECK_EQ(entry_of(table - 1)->scale, 12);
     CHECK_EQ(entry_of((uintptr_t)arena + PAGE)->state, HEAP_FRAME_NONE);  /* inside the 32K block */
@@ -252,15 +260,17 @@ static void a_region_of_one_page_keeps_its_frame_table_at_the_top(void)
     CHECK(heap_check() == 0);
 }
 
-/* 1/512 of a region, and under 4 KiB more to start it on a frame. */
-static void the_frame_table_costs_8_bytes_a_frame(void)
+/* An entry a frame (16 bytes on i686), and under 4 KiB more to start the table on a frame. */
+static void the_frame_table_costs_one_entry_a_frame(void)
 {
-    size_t mib = (size_t)1 << 20;
+    size_t mib = (size_t)1 << 20, entry = sizeof(struct heap_frame);
+    size_t frames_of_257 = (257 * entry + PAGE - 1) / PAGE * PAGE;  /* whole frames of their own */
 
-    CHECK_EQ(add_region(0, 4 * mib), 4 * mib - 4 * mib / 512);      /* 1024 frames: 8 KiB */
-    CHECK_EQ(stats_now().frame_table_bytes, 4 * mib / 512);
-    CHECK_EQ(add_region(4 * mib, mib + PAGE), mib);         /* 257 entries: a frame of their own */
-    CHECK_EQ(stats_now().frame_table_bytes, 4 * mib / 512 + PAGE);
+    CHECK_EQ(entry, block_bytes(heap_min_scale()));                 /* a smallest block */
+    CHECK_EQ(add_region(0, 4 * mib), 4 * mib - 1024 * entry);       /* 1024 frames */
+    CHECK_EQ(stats_now().frame_table_bytes, 1024 * entry);
+    CHECK_EQ(add_region(4 * mib, mib + PAGE), mib + PAGE - frames_of_257);     /* 257 entries */
+    CHECK_EQ(stats_now().frame_table_bytes, 1024 * entry + frames_of_257);
     CHECK(heap_check() == 0);
 }
 
@@ -990,6 +1000,7 @@ static void krealloc_refuses_a_pointer_kfree_would_refuse(void)
     CHECK_EQ(refusal.calls, 1);
     CHECK(refusal.why == HEAP_DOUBLE_FREE);
     CHECK(refusal.ptr == p && refusal.caller != NULL);
+    CHECK(strcmp(refusal.function, "krealloc") == 0 && refusal.cache == NULL);
 }
 
 static void ksize_and_block_scale_describe_live_blocks_only(void)
@@ -1014,7 +1025,7 @@ static const struct test unit_tests[] = {
     TEST_ENTRY(a_power_of_two_of_blocks_becomes_one_free_block),
     TEST_ENTRY(a_region_keeps_its_frame_table_in_its_top_frame),
     TEST_ENTRY(a_region_of_one_page_keeps_its_frame_table_at_the_top),
-    TEST_ENTRY(the_frame_table_costs_8_bytes_a_frame),
+    TEST_ENTRY(the_frame_table_costs_one_entry_a_frame),
     TEST_ENTRY(a_region_without_a_whole_frame_has_no_frame_table),
     TEST_ENTRY(a_region_is_carved_into_the_largest_naturally_aligned_blocks),
     TEST_ENTRY(a_region_too_small_for_one_block_is_refused),

@@ -275,37 +275,50 @@ static void heap_check_reports_free_page_buddies_left_unmerged(void)
 {
     add_blocks(0, block_bytes(16));
     uintptr_t a = (uintptr_t)kmalloc(PAGE), b = (uintptr_t)kmalloc(PAGE);
-    struct list_header *ring = link_of(first_free(13));     /* a ring to link them into */
+    struct list_header *ring = frame_link_of(first_free(13));   /* a ring to link them into */
 
     entry_of(a)->state = entry_of(b)->state = HEAP_BLOCK_FREE;     /* freed by hand, unmerged */
     entry_of(a)->requested = entry_of(b)->requested = 0;
-    list_insert_after(ring, link_of(a));
-    list_insert_after(link_of(a), link_of(b));
+    list_insert_after(ring, frame_link_of(a));
+    list_insert_after(frame_link_of(a), frame_link_of(b));
     CHECK_VIOLATION("free buddies left unmerged", a, 12);
 }
 
 /*
- * A list whose one free block is linked well (to the head, and back from a
- * readable node before it) while the head leads out of the heap (into the
- * frame table), to a misaligned address, or into a region too small for a
- * block of the list's scale: only the list walk can see it.
+ * A list of page blocks whose one free block is linked well (to the head,
+ * and back from a readable node before it: the entry of a live page) while
+ * the head leads out of the frame tables (into a region's blocks, of the
+ * first region or of a second one) or to a misaligned entry, named by the
+ * address of the header the link would follow; or to the entry of a frame
+ * that starts no free block of the list's scale (inside a free block, the
+ * table's own frame, the first frame of a region too small for the scale),
+ * named by that frame: only the list walk can see it.
  */
 static void heap_check_reports_a_free_list_that_leads_out_of_the_heap(void)
 {
     add_blocks(0, block_bytes(16));
     unsigned char *busy = kmalloc(PAGE);
     add_blocks(block_bytes(17), PAGE);
-    uintptr_t free_block = first_free(15);
-    uintptr_t outside[] = {at(block_bytes(16) + 64), at(3 * PAGE + 4), at(block_bytes(17))};
-    struct list_header *node = link_of(free_block), *head = node->prev;
-    struct list_header *before = link_of((uintptr_t)busy + 2 * block_bytes(heap_min_scale()));
+    uintptr_t free_block = first_free(15), table = at(block_bytes(16));
+    uintptr_t outside[] = {at(3 * PAGE + 64), at(block_bytes(17)), table + 4};
+    uintptr_t frames[] = {at(3 * PAGE), table, at(block_bytes(17))};
+    struct list_header *entries[] = {
+        frame_link_of(frames[0]),
+        &((struct heap_frame *)entry_of(table - PAGE))[1].link,   /* no block has that frame */
+        frame_link_of(frames[2]),
+    };
+    struct list_header *node = frame_link_of(free_block), *head = node->prev;
+    struct list_header *before = frame_link_of((uintptr_t)busy);
 
     before->next = node;
     node->prev = before;
     for (size_t i = 0; i < 3; i++) {
-        head->next = link_of(outside[i]);
+        head->next = link_of(outside[i]);       /* as if a header were at outside[i] */
         CHECK_VIOLATION("free list holds a block that is not a free block of its scale",
                         outside[i], 15);
+        head->next = entries[i];
+        CHECK_VIOLATION("free list holds a block that is not a free block of its scale",
+                        frames[i], 15);
     }
     head->next = node;
     node->prev = head;
@@ -315,7 +328,7 @@ static void heap_check_reports_a_free_list_that_leads_out_of_the_heap(void)
 static void heap_check_survives_bad_links_of_a_free_page_block(void)
 {
     add_blocks(0, block_bytes(16));
-    struct list_header *node = link_of(first_free(16));
+    struct list_header *node = frame_link_of(first_free(16));
     struct list_header *bad[] = {
         (void *)(arena + 3), (void *)(arena + block_bytes(16) + 64), (void *)(arena + 64),
     };

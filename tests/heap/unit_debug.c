@@ -226,7 +226,11 @@ static void *decline(size_t size, const void *caller)
 }
 
 static int owns_nothing(const void *p) { return p == NULL; }
-static void free_nothing(void *p, const void *caller) { (void)p, (void)caller; }
+static enum heap_status free_nothing(void *p, const void *caller)
+{
+    (void)p, (void)caller;
+    return HEAP_OK;
+}
 static size_t size_nothing(const void *p) { return p != NULL; }
 
 static const struct heap_sampler declining = {decline, owns_nothing, free_nothing, size_nothing, 1};
@@ -947,11 +951,13 @@ static void *pool_alloc(size_t size, const void *caller)
 
 static int pool_owns(const void *p) { return pool_index(p) >= 0 && pool.used[pool_index(p)]; }
 
-static void pool_free(void *p, const void *caller)
+/* owns() vouches only for live objects, so every free it is handed succeeds. */
+static enum heap_status pool_free(void *p, const void *caller)
 {
     pool.used[pool_index(p)] = 0;
     pool.frees++;
     pool.caller = caller;
+    return HEAP_OK;
 }
 
 static size_t pool_size(const void *p) { return pool.size[pool_index(p)]; }

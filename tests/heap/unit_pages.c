@@ -580,12 +580,15 @@ static void heap_report_refusal_counts_and_tells_the_handler(void)
 {
     static const int object = 0, caller = 0;
 
-    heap_report_refusal(&object, HEAP_WRONG_CACHE, &caller);
+    heap_report_refusal(&(struct heap_refusal){"kmem_cache_free", "names", &object,
+                                               HEAP_WRONG_CACHE, &caller});
     CHECK_EQ(stats_now().refused_frees, 1);
     CHECK(refusal.calls == 1 && refusal.ptr == &object && refusal.why == HEAP_WRONG_CACHE);
-    CHECK(refusal.caller == &caller);
+    CHECK(refusal.caller == &caller && strcmp(refusal.function, "kmem_cache_free") == 0);
+    CHECK(strcmp(refusal.cache, "names") == 0);
     heap_on_refusal(NULL);
-    heap_report_refusal(&object, HEAP_NOT_AN_OBJECT, NULL);
+    heap_report_refusal(&(struct heap_refusal){"kmem_cache_free", "names", &object,
+                                               HEAP_NOT_AN_OBJECT, NULL});
     CHECK_EQ(stats_now().refused_frees, 2);
     CHECK_EQ(refusal.calls, 1);
 }

@@ -232,7 +232,7 @@ def test_bytes_on_com1_are_taken_as_key_presses():
     with Machine(serial_input=True) as machine:
         machine.wait_for_prompt()
         for key, answer in [('4', r'^kmalloc: scale 4 '), ('r', r'^kfree: scale 4 '),
-                            ('q', r"^unknown key 'q'"), ('h', r'^keys ')]:
+                            ('Q', r"^unknown key 'Q'"), ('h', r'^keys ')]:
             since = machine.serial_mark()
             machine.send_serial(key)
             machine.wait_serial(answer, since=since)

@@ -23,7 +23,7 @@ PANEL_CELL_BYTES = 16                   # 2^heap_min_scale() on i686
 PANEL_LABEL = re.compile(r'^0x([0-9a-f]{8}) ')
 RANDOM_PRESSES = 2000
 # Every key but b (slow) and e (its leak stays: the boot free lists could not come back).
-RANDOM_KEYS = ALLOCATE_KEYS + FREE_KEYS + 'f0pscmh?vnwgkjxdazAZl'
+RANDOM_KEYS = ALLOCATE_KEYS + FREE_KEYS + 'fq0pscmh?vnwgkjxdazAZl'
 FAULT_REPORTS = {'0': 'recovered: the divide-by-zero demo returns to the prompt',
                  'n': 'recovered: the NULL-read demo returns to the prompt',
                  'w': 'recovered: the code-write demo returns to the prompt',
@@ -31,6 +31,18 @@ FAULT_REPORTS = {'0': 'recovered: the divide-by-zero demo returns to the prompt'
                  'a': 'recovered: the guarded-object demo returns to the prompt',
                  'z': 'recovered: the guarded-object demo returns to the prompt'}
 RANDOM_SEED = int(os.environ.get('SHOMPOS_SEED', '4242'))
+# Key q's refusals in order (src/demo/badfrees.c): the call, then the reason.
+BAD_FREES = [('kfree', 'invalid pointer'), ('kfree', 'inside a block'), ('kfree', 'slab memory'),
+             ('kmem_cache_free(bad-frees-24)', 'not an object of this cache'),
+             ('kmem_cache_free(bad-frees-24)', 'not an object of this cache'),
+             ('kmem_cache_free(bad-frees-24)', 'object of another cache'),
+             ('kmem_cache_destroy(bad-frees-64)', 'objects still allocated'),
+             ('kfree', 'double free'), ('kmem_cache_free(bad-frees-24)', 'double free')]
+REFUSED_LINE = re.compile(r'^(\S+): refused (?:0x([0-9a-f]{8}) )?\(([^)]+)\)(.*)$')
+SLAB_REFUSAL_CALLER = re.compile(r'^  (?:it is an object of (\S+); )?from caller 0x([0-9a-f]{8}); '
+                                 r'nothing changed$')
+HEAP_REFUSAL_TAIL = re.compile(r'^ from caller 0x[0-9a-f]{8}$')
+BAD_FREES_TOTAL = 'bad frees: 8 frees and 1 destroy refused; free bytes as before'
 HEAP_REGION_LINE = re.compile(r'^ +(\d+): 0x([0-9a-f]{8})-0x([0-9a-f]{8}) +(\d+) KiB$', re.MULTILINE)
 
 
@@ -181,6 +193,8 @@ def test_2000_random_presses_keep_the_heap_consistent_and_f_j_x_restore_the_boot
                 assert 'EXCEPTION' not in output, where
             if key == 'l':
                 assert 'leak scan: 0 unreferenced blocks, 0 bytes' in output, where
+            if key == 'q':
+                assert BAD_FREES_TOTAL in output, where
         assert status_line(machine)[3] == sum(live.values())
         assert answer(machine.press_and_wait('c')) == ['heap check: OK']
         machine.press_and_wait('f')
@@ -260,16 +274,52 @@ def test_help_lists_every_key_in_at_most_16_lines():
             shown += group[1].split(' ')
         else:       # "  %-2s %-33s" then "  %-2s %s": keys in columns 2-3 and 40-41
             shown += [key for key in (line[2:4].strip(), line[40:42].strip()) if key]
-    assert sorted(shown) == sorted(ALLOCATE_KEYS + FREE_KEYS + 'fpscmb0h?kjxdvnwgazAZKel'), \
+    assert sorted(shown) == sorted(ALLOCATE_KEYS + FREE_KEYS + 'fqpscmb0h?kjxdvnwgazAZKel'), \
         'help shows keys %s' % sorted(shown)
     assert HELP_GROUP.match(lines[1])[1] == ' '.join(ALLOCATE_KEYS), lines[1]
     assert HELP_GROUP.match(lines[2])[1] == ' '.join(FREE_KEYS), lines[2]
 
 
+def bad_free_refusals(lines):
+    """Key q's answer as [(call, pointer or None, reason, owner or None)], its total line checked."""
+    refusals = []
+    assert lines[-1] == BAD_FREES_TOTAL, lines
+    for line in lines[:-1]:
+        refused, caller = REFUSED_LINE.match(line), SLAB_REFUSAL_CALLER.match(line)
+        if refused:
+            one_line = not refused[1].startswith('kmem_cache_')     # kfree's; the cache's take two
+            assert bool(HEAP_REFUSAL_TAIL.match(refused[4])) == one_line and (
+                refused[4] == '') != one_line, line
+            pointer = int(refused[2], 16) if refused[2] else None
+            refusals.append([refused[1], pointer, refused[3], None])
+        else:
+            assert caller and refusals and refusals[-1][0].startswith('kmem_cache_'), line
+            refusals[-1][3] = caller[1]
+    return refusals
+
+
+def test_key_q_refuses_every_bad_free_by_name_and_leaves_the_heap_as_it_was():
+    with Machine() as machine:
+        machine.wait_for_prompt()
+        before, refused_before = free_lists(machine), stats(machine)['refused frees']
+        lines = answer(machine.press_and_wait('q'))
+        assert all(len(line) < 80 for line in lines), 'a line of q wraps: %r' % lines
+        refusals = bad_free_refusals(lines)
+        assert [(call, reason) for call, _, reason, _ in refusals] == BAD_FREES, refusals
+        small, run, object_ = refusals[3][1], refusals[1][1], refusals[2][1]
+        assert refusals[7][1] == small and refusals[8][1] == object_, 'the double frees: %r' % refusals
+        assert refusals[4][1] == object_ + 8 and run % 4096 == 0, refusals
+        assert refusals[5][3] == 'bad-frees-64' and refusals[6][1] is None, refusals
+        assert_dump_matches(free_lists(machine), before, 'after q')
+        assert stats(machine)['refused frees'] == refused_before + 8
+        assert answer(machine.press_and_wait('c')) == ['heap check: OK']
+        assert 'bad-frees' not in machine.press_and_wait('d'), 'q left a cache behind'
+
+
 def test_unknown_keys_get_a_hint():
     with Machine() as machine:
         machine.wait_for_prompt()
-        assert answer(machine.press_and_wait('q')) == ["unknown key 'q': press h for help"]
+        assert answer(machine.press_and_wait('Q')) == ["unknown key 'Q': press h for help"]
         assert answer(machine.press_and_wait('f5')) == ["unknown key 'F5': press h for help"]
 
 
@@ -294,10 +344,13 @@ def test_key_m_prints_the_memory_map_and_each_heap_region_with_its_last_byte():
     assert [int(number) for number, _, _, _ in regions] == list(range(len(regions))), regions
     for _, start, last, kib in regions:
         assert int(kib) == (int(last, 16) + 1 - int(start, 16)) // 1024, (start, last, kib)
-    # A region's span holds its blocks and its frame table (8 bytes a 4 KiB frame, heap.h),
-    # which the heap does not count as managed: at most that and a frame's rounding more.
+    # A region's span holds its blocks and its frame table (an entry a 4 KiB frame, as the
+    # banner says), which the heap does not count as managed: at most that and a frame's
+    # rounding more.
+    entry = int(re.search(r'^heap: frame tables \d+ KiB \((\d+) bytes a 4 KiB frame\)$', banner,
+                          re.MULTILINE)[1])
     spans = sum(int(kib) for *_, kib in regions)
-    tables = sum(int(kib) * 8 // 4096 + 4 for *_, kib in regions)
+    tables = sum(int(kib) * entry // 4096 + 4 for *_, kib in regions)
     assert len(regions) == int(heap[2]) and int(heap[1]) <= spans <= int(heap[1]) + tables, \
         'regions %s, banner %r' % (regions, heap[0])
 

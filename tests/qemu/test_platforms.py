@@ -31,7 +31,7 @@ SELFTEST_EXIT_STATUS = 33       # isa-debug-exit value 0x10: (0x10 << 1) | 1
 def assert_heap_covers_usable_ram(text):
     # The map's entries do not overlap under QEMU's firmware, so their bytes add up.
     usable = bytes_between(usable_ranges(memory_map(text)), ONE_MIB, FOUR_GIB) // 1024
-    # The heap's blocks and the frame tables that describe them (heap.h: 8 bytes a 4 KiB frame).
+    # The heap's blocks and the frame tables that describe them (heap.h: an entry a 4 KiB frame).
     heap = kib_figure(r'^heap: (\d+) KiB in \d+ regions?,', text) \
         + kib_figure(r'^heap: frame tables (\d+) KiB ', text)
     assert usable > 0, 'no usable RAM above 1 MiB in the map'

@@ -19,17 +19,17 @@ ALLOC_LINE = re.compile(r'^kmem_cache_alloc: demo-24 object at 0x([0-9a-f]{8}), 
 FREE_LINE = re.compile(r'^kmem_cache_free: demo-24 object at 0x([0-9a-f]{8}), back in slab '
                        r'0x([0-9a-f]{8})$', re.MULTILINE)
 SLABINFO_HEADER = ['slabinfo - version: 2.1 (ShompOS)',
-                   '# name            <active_objs> <num_objs> <objsize> <objperslab> '
-                   '<pagesperslab> : slabdata <active_slabs> <num_slabs>']
+                   '# name           <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab>',
+                   '#                 : slabdata <active_slabs> <num_slabs>']
 SLABINFO_ROW = re.compile(r'^(\S+) +(\d+) +(\d+) +(\d+) +(\d+) +(\d+) : slabdata +(\d+) +(\d+)$')
 
 
 def slabinfo(machine):
     """{name: (active_objs, num_objs, objsize, objperslab, pagesperslab, active_slabs, num_slabs)}"""
     lines = answer(machine.press_and_wait('d'))
-    assert lines[:2] == SLABINFO_HEADER, lines[:2]
+    assert lines[:3] == SLABINFO_HEADER, lines[:3]
     rows = {}
-    for line in lines[2:]:
+    for line in lines[3:]:
         found = SLABINFO_ROW.match(line)
         assert found and len(line.split(' : ')[0]) == 17 + 3 * 7 + 2 * 5, 'row %r' % line
         rows[found.group(1)] = tuple(int(v) for v in found.groups()[1:])

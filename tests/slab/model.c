@@ -19,16 +19,18 @@ static struct slab_model *active;   /* the model the constructors and the handle
 
 static struct {
     size_t calls;
+    const char *function, *cache;
     const void *ptr;
     enum heap_status why;
 } heard;
 
-static void hear_refusal(const void *ptr, enum heap_status why, const void *caller)
+static void hear_refusal(const struct heap_refusal *refusal)
 {
-    (void)caller;
     heard.calls++;
-    heard.ptr = ptr;
-    heard.why = why;
+    heard.function = refusal->function;
+    heard.cache = refusal->cache;
+    heard.ptr = refusal->ptr;
+    heard.why = refusal->why;
 }
 
 static bool fail(struct slab_model *m, const char *format, ...)
@@ -404,6 +406,22 @@ static void bad_free_do(const struct bad_free *b, void **returned)
         kmem_cache_free(b->cache, b->ptr);
 }
 
+/* Did the handler hear the call b made, and the name of the cache it gave (if any)? */
+static bool heard_from(const struct bad_free *b)
+{
+    bool by_cache = b->kind != SLAB_KFREE_OBJECT && b->kind != SLAB_KREALLOC_OBJECT;
+    const char *function = by_cache                           ? "kmem_cache_free"
+                           : b->kind == SLAB_KFREE_OBJECT     ? "kfree"
+                                                              : "krealloc";
+    const char *cache = by_cache && b->cache != NULL ? b->cache->name : NULL;
+
+    if (strcmp(heard.function, function) != 0)
+        return false;
+    if (cache == NULL)
+        return heard.cache == NULL;
+    return heard.cache != NULL && strcmp(heard.cache, cache) == 0;
+}
+
 /* Every slot's statistics, to compare before and after a refusal. */
 static void all_stats(const struct slab_model *m, struct kmem_cache_stats *out)
 {
@@ -438,7 +456,7 @@ bool slab_model_bad_free(struct slab_model *m, enum slab_model_bad_free kind, ui
         before[b.counted - m->caches].refused_frees++;
     }
     if (heard.calls != m->refusals_heard || heard.ptr != b.ptr || heard.why != b.why ||
-        returned != NULL)
+        !heard_from(&b) || returned != NULL)
         return fail(m, "bad free %d of 0x%lx: heard %zu calls, \"%s\", wanted \"%s\"", (int)kind,
                     (unsigned long)(uintptr_t)b.ptr, heard.calls, heap_status_name(heard.why),
                     heap_status_name(b.why));

@@ -31,17 +31,20 @@ static const size_t alignments[] = {0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 10
 
 static struct {
     int calls;
+    const char *function, *cache;
     const void *ptr;
     enum heap_status why;
     const void *caller;
 } refusal;
 
-static void record_refusal(const void *ptr, enum heap_status why, const void *caller)
+static void record_refusal(const struct heap_refusal *heard)
 {
     refusal.calls++;
-    refusal.ptr = ptr;
-    refusal.why = why;
-    refusal.caller = caller;
+    refusal.function = heard->function;
+    refusal.cache = heard->cache;
+    refusal.ptr = heard->ptr;
+    refusal.why = heard->why;
+    refusal.caller = heard->caller;
 }
 
 static struct {
@@ -176,11 +179,15 @@ static int snapshot_unchanged(struct snapshot *s, struct kmem_cache *cache, size
     return same;
 }
 
-/* A refusal was heard: this pointer, this status, some caller. */
-static void check_heard(const char *file, int line, int calls, const void *ptr,
-                        enum heap_status why)
+/* A refusal was heard: from this call and cache (NULL: none), this pointer, this status, some
+   caller. */
+static void check_heard(const char *file, int line, const char *function, const char *cache,
+                        int calls, const void *ptr, enum heap_status why)
 {
     CHECK_AT(file, line, refusal.calls == calls + 1);
+    CHECK_AT(file, line, strcmp(refusal.function, function) == 0);
+    CHECK_AT(file, line, cache == NULL ? refusal.cache == NULL
+                                       : refusal.cache != NULL && strcmp(refusal.cache, cache) == 0);
     CHECK_AT(file, line, refusal.ptr == ptr);
     CHECK_AT(file, line, refusal.why == why);
     CHECK_AT(file, line, refusal.caller != NULL);
@@ -200,7 +207,7 @@ static void check_free_refused(const char *file, int line, struct kmem_cache *ca
 
     snapshot_take(&before);
     kmem_cache_free(cache, ptr);
-    check_heard(file, line, calls, ptr, why);
+    check_heard(file, line, "kmem_cache_free", cache != NULL ? cache->name : NULL, calls, ptr, why);
     CHECK_AT(file, line, snapshot_unchanged(&before, cache, 1));
 }
 
@@ -213,9 +220,9 @@ static void check_kfree_refused(const char *file, int line, void *ptr)
 
     snapshot_take(&before);
     kfree(ptr);
-    check_heard(file, line, calls, ptr, HEAP_SLAB_MEMORY);
+    check_heard(file, line, "kfree", NULL, calls, ptr, HEAP_SLAB_MEMORY);
     CHECK_AT(file, line, krealloc(ptr, 16) == NULL);
-    check_heard(file, line, calls + 1, ptr, HEAP_SLAB_MEMORY);
+    check_heard(file, line, "krealloc", NULL, calls + 1, ptr, HEAP_SLAB_MEMORY);
     CHECK_AT(file, line, heap_free(ptr) == HEAP_SLAB_MEMORY);
     CHECK_AT(file, line, ksize(ptr) == 0 && heap_block_of(ptr) == 0);
     CHECK_AT(file, line, snapshot_unchanged(&before, NULL, 3));
@@ -1073,7 +1080,11 @@ static void *offered(size_t size, const void *caller)
 }
 
 static int owns_nothing(const void *p) { (void)p; return 0; }
-static void free_nothing(void *p, const void *caller) { (void)p; (void)caller; }
+static enum heap_status free_nothing(void *p, const void *caller)
+{
+    (void)p, (void)caller;
+    return HEAP_OK;
+}
 static size_t size_of_nothing(const void *p) { (void)p; return 0; }
 
 static void slabs_are_never_offered_to_the_sampler(void)
