@@ -18,6 +18,7 @@
 #include "bench_callgrind.h"
 #include "memory/heap.h"
 #include "memory/slab.h"
+#include "../lib/splitmix.h"
 
 #define HEAP_BYTES ((size_t)256 << 20)  /* one region, aligned to its own size */
 #define SMALL_HEAP_BYTES ((size_t)1 << 20)  /* W6's fill: the start of that region */
@@ -28,20 +29,13 @@
 
 static unsigned char *region;
 
-/* ---- random numbers: SplitMix64, seeded, so both allocators see the same sequence */
+/* ---- random numbers: SplitMix64 (tests/lib/splitmix.h): both allocators see one sequence */
 
 static uint64_t random_state;
 
 static void random_seed(uint64_t seed) { random_state = seed; }
 
-static uint64_t random_next(void)
-{
-    uint64_t z = (random_state += 0x9e3779b97f4a7c15u);
-
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
+static uint64_t random_next(void) { return splitmix_next(&random_state); }
 
 static size_t random_between(size_t low, size_t high)
 {

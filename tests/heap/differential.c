@@ -20,6 +20,7 @@
 #include "memory/heap.h"
 #include "memory/leak.h"
 #include "model.h"
+#include "../lib/splitmix.h"
 
 /* The coverage build runs fewer operations: -DOPERATIONS_PERCENT=10. */
 #ifndef OPERATIONS_PERCENT
@@ -33,18 +34,11 @@
 
 static unsigned char *arena;
 
-/* ---- random numbers: SplitMix64 (Steele, Lea and Flood, 2014) ------------------ */
+/* ---- random numbers: SplitMix64 (tests/lib/splitmix.h), seeded ----------------- */
 
 static uint64_t random_state;
 
-static uint64_t random_next(void)
-{
-    uint64_t z = (random_state += 0x9e3779b97f4a7c15u);
-
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
+static uint64_t random_next(void) { return splitmix_next(&random_state); }
 
 static uint64_t random_below(uint64_t n) { return random_next() % n; }
 
