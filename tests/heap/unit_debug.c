@@ -1023,6 +1023,53 @@ static void kfree_ksize_and_krealloc_ask_the_sampler_first(void)
     CHECK(heap_check() == 0);
 }
 
+/* A pool that owns its freed slots too, as guard.c's does: freeing one again is its refusal. */
+static int pool_holds(const void *p) { return pool_index(p) >= 0; }
+
+static enum heap_status pool_free_once(void *p, const void *caller)
+{
+    return pool.used[pool_index(p)] ? pool_free(p, caller) : HEAP_DOUBLE_FREE;
+}
+
+static size_t pool_live_size(const void *p) { return pool.used[pool_index(p)] ? pool_size(p) : 0; }
+
+static const struct heap_sampler keeping = {pool_alloc, pool_holds, pool_free_once, pool_live_size,
+                                            1};
+
+static void a_samplers_refusal_is_counted_and_reported_as_the_calls_own(void)
+{
+    sampler_start(&keeping);
+    unsigned char *p = kmalloc(40);
+    CHECK(pool_owns(p));
+    kfree(p);
+    struct heap_stats before = stats_now();
+    CHECK_EQ(heap_free(p), HEAP_DOUBLE_FREE);       /* counted, no handler */
+    CHECK_EQ(refusal.calls, 0);
+    kfree(p);
+    CHECK(refusal.calls == 1 && refusal.ptr == p && refusal.why == HEAP_DOUBLE_FREE);
+    CHECK(strcmp(refusal.function, "kfree") == 0 && refusal.cache == NULL);
+    CHECK(krealloc(p, 100) == NULL);                /* refused: nothing allocated */
+    CHECK(refusal.calls == 2 && refusal.ptr == p && refusal.why == HEAP_DOUBLE_FREE);
+    CHECK(strcmp(refusal.function, "krealloc") == 0);
+    CHECK_EQ(stats_now().refused_frees, before.refused_frees + 3);
+    CHECK_EQ(stats_now().allocations, before.allocations);
+    CHECK_EQ(pool.frees, 1);
+    CHECK(heap_check() == 0);
+}
+
+static void krealloc_of_a_sampled_object_the_heap_cannot_move_keeps_it(void)
+{
+    sampler_start(&keeping);
+    unsigned char *p = kmalloc(40);
+    CHECK(pool_owns(p));
+    fill(p, 40, 3);
+    CHECK(krealloc(p, 2 * MIB) == NULL);            /* more than the 1 MiB heap holds */
+    CHECK(pool_owns(p) && filled(p, 40, 3));
+    CHECK_EQ(stats_now().failed_allocations, 1);
+    CHECK_EQ(pool.frees, 0);
+    CHECK_EQ(refusal.calls, 0);
+}
+
 static void a_sampler_that_declines_leaves_the_call_to_the_heap(void)
 {
     static const struct heap_sampler full = {pool_alloc, pool_owns, pool_free, pool_size, 1};
@@ -1130,6 +1177,8 @@ const struct test debug_tests[] = {
     T(heap_block_info_gives_callers_and_quarantine_in_debug_mode),
     T(the_sampler_is_offered_every_third_call_up_to_a_page),
     T(kfree_ksize_and_krealloc_ask_the_sampler_first),
+    T(a_samplers_refusal_is_counted_and_reported_as_the_calls_own),
+    T(krealloc_of_a_sampled_object_the_heap_cannot_move_keeps_it),
     T(a_sampler_that_declines_leaves_the_call_to_the_heap),
     T(unsampled_and_page_allocations_are_never_offered),
     T(no_sampler_is_offered_anything_once_it_is_unset_or_every_is_0),
