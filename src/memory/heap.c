@@ -618,10 +618,10 @@ void heap_init(void)
 }
 
 /*
- * The region whose blocks hold address a, or NULL: a binary search of the
- * sorted regions. It becomes the recent one, unless hooked (see the heap).
+ * The region whose span [start, limit), its blocks and then its frame
+ * table, holds address a, or NULL: a binary search of the sorted regions.
  */
-static OUT_OF_LINE const struct region *region_search(uintptr_t a)
+static inline const struct region *region_spanning(uintptr_t a)
 {
     unsigned low = 0, high = heap.region_count;
 
@@ -630,12 +630,26 @@ static OUT_OF_LINE const struct region *region_search(uintptr_t a)
         const struct region *r = &heap.regions[middle];
         if (a < r->start)
             high = middle;
-        else if (a >= r->end)
+        else if (a >= r->limit)
             low = middle + 1;
         else
-            return heap.hooked ? r : (heap.recent = r);
+            return r;
     }
     return NULL;
+}
+
+/* A region a search found becomes the recent one, unless hooked (see the heap). */
+static inline const struct region *region_found(const struct region *r)
+{
+    return heap.hooked ? r : (heap.recent = r);
+}
+
+/* The region whose blocks hold address a, or NULL. */
+static OUT_OF_LINE const struct region *region_search(uintptr_t a)
+{
+    const struct region *r = region_spanning(a);
+
+    return r == NULL || a >= r->end ? NULL : region_found(r);
 }
 
 /* The same, trying first the region found last: one compare when it holds a. */
@@ -646,28 +660,12 @@ static inline const struct region *region_of(uintptr_t a)
     return a - r->start < r->span ? r : region_search(a);
 }
 
-/*
- * The region whose frame table holds the entry at e, or NULL: a binary
- * search of the regions' spans (a table lies in its region's, above the
- * blocks). It becomes the recent one, unless hooked, as in region_search.
- */
+/* The region whose frame table holds the entry at e, or NULL (in r's blocks, or r has none). */
 static OUT_OF_LINE const struct region *table_search(uintptr_t e)
 {
-    unsigned low = 0, high = heap.region_count;
+    const struct region *r = region_spanning(e);
 
-    while (low < high) {
-        unsigned middle = low + (high - low) / 2;
-        const struct region *r = &heap.regions[middle];
-        if (e < r->start)
-            high = middle;
-        else if (e >= r->limit)
-            low = middle + 1;
-        else if (e - (uintptr_t)r->frames >= r->table_span)
-            return NULL;                    /* in r's blocks, or r has no table */
-        else
-            return heap.hooked ? r : (heap.recent = r);
-    }
-    return NULL;
+    return r == NULL || e - (uintptr_t)r->frames >= r->table_span ? NULL : region_found(r);
 }
 
 /* The same, trying the recent region first: a page block's entry, popped off its list, finds it. */
