@@ -108,20 +108,11 @@ static void report_refused_free(const struct heap_refusal *r)
     kprintf("from caller %p; nothing changed\n", r->caller);
 }
 
-/* Is cache one of the caches kmem_cache_create made (so its name may be read)? */
-static bool cache_listed(const struct kmem_cache *cache)
-{
-    for (const struct kmem_cache *c = kmem_cache_next(NULL); c != NULL; c = kmem_cache_next(c))
-        if (c == cache)
-            return true;
-    return false;
-}
-
 /* kmem_cache_destroy's refusals, as kmem_cache_free's: the cache (or the pointer that is none). */
 static void report_refused_destroy(const struct kmem_cache *cache, const char *what,
                                    const void *caller)
 {
-    if (cache_listed(cache))
+    if (kmem_cache_listed(cache))
         kprintf("kmem_cache_destroy(%s): refused (%s)\n", cache->name, what);
     else
         kprintf("kmem_cache_destroy(%p): refused (%s)\n", (const void *)cache, what);

@@ -37,6 +37,7 @@
 #ifndef SHOMPOS_MEMORY_SLAB_H
 #define SHOMPOS_MEMORY_SLAB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -222,6 +223,9 @@ void kmem_cache_slabinfo(const struct kmem_cache *cache, struct kmem_slabinfo *o
  * debug report handlers, to name the cache of a damaged object.
  */
 struct kmem_cache *kmem_cache_of(const void *address);
+
+/* Is cache on kmem_caches (made by kmem_cache_create, not destroyed), so its fields may be read? */
+bool kmem_cache_listed(const struct kmem_cache *cache);
 
 /* The cache after `cache` on kmem_caches; the first one for NULL; NULL after the last. */
 struct kmem_cache *kmem_cache_next(const struct kmem_cache *cache);

@@ -698,6 +698,11 @@ struct kmem_cache *kmem_cache_of(const void *address)
     return start == 0 ? NULL : ((struct slab *)start)->cache;
 }
 
+bool kmem_cache_listed(const struct kmem_cache *cache)
+{
+    return cache != NULL && cache_link(cache) != NULL;
+}
+
 struct kmem_cache *kmem_cache_next(const struct kmem_cache *cache)
 {
     return cache == NULL ? kmem_caches : cache->next;

@@ -1430,6 +1430,20 @@ static void kmem_cache_next_visits_every_cache_in_creation_order(void)
     CHECK(kmem_cache_next(NULL) == NULL);
 }
 
+static void kmem_cache_listed_says_which_caches_exist(void)
+{
+    static struct kmem_cache stranger;
+    struct kmem_cache *a = kmem_cache_create("a", 8, 0, NULL);
+    struct kmem_cache *b = kmem_cache_create("b", 16, 0, NULL);
+
+    CHECK(kmem_cache_listed(a) && kmem_cache_listed(b));
+    CHECK(!kmem_cache_listed(NULL) && !kmem_cache_listed(&stranger));
+    CHECK_EQ(kmem_cache_destroy(a), 0);
+    CHECK(!kmem_cache_listed(a) && kmem_cache_listed(b));
+    CHECK_EQ(kmem_cache_destroy(b), 0);
+    CHECK(!kmem_cache_listed(b));
+}
+
 static void the_slab_cells_show_each_object_of_the_current_slab(void)
 {
     struct kmem_cache *cache = kmem_cache_create("cells", 512, 0, NULL);
@@ -1751,6 +1765,7 @@ static const struct test tests[] = {
     TEST_ENTRY(stats_count_allocations_frees_and_refusals),
     TEST_ENTRY(slabinfo_gives_the_numbers_of_a_linux_slabinfo_row),
     TEST_ENTRY(kmem_cache_next_visits_every_cache_in_creation_order),
+    TEST_ENTRY(kmem_cache_listed_says_which_caches_exist),
     TEST_ENTRY(the_slab_cells_show_each_object_of_the_current_slab),
     TEST_ENTRY(kmem_cache_check_passes_on_caches_in_every_state),
     TEST_ENTRY(kmem_cache_check_finds_a_free_count_that_disagrees_with_the_bitmap),
