@@ -233,14 +233,18 @@ class Region:
     def in_table(self, address):
         return self.frames == self.end and self.end <= address < self.limit
 
+    def entry_index(self, address):
+        """The index in this region's table of the entry of the frame holding address."""
+        return (address >> PAGE_SCALE) - self.first_frame
+
     def entry_address(self, address):
-        return self.frames + ((address >> PAGE_SCALE) - self.first_frame) * self.heap.frame_bytes
+        return self.frames + self.entry_index(address) * self.heap.frame_bytes
 
     def entry(self, address):
         """The frame-table entry of the frame holding address (in the region's blocks)."""
         at = self.entry_address(address)
         return Header(self.heap.memory.read(at, 8), 'in the frame table at 0x%08x (region %d, '
-                      'entry %d)' % (at, self.index, (at - self.frames) // self.heap.frame_bytes))
+                      'entry %d)' % (at, self.index, self.entry_index(address)))
 
     def entry_block(self, entry):
         """The page whose entry is at `entry` of this region's table (heap.c's frame_block)."""
@@ -285,7 +289,8 @@ class Heap:
         self.address, self.type = int(symbol.value().address), symbol.type
         self.header_type, self.link_type = lookup_type(HEADER_TYPE), lookup_type(LINK_TYPE)
         self.list_type = lookup_type(LIST_TYPE)
-        self.frame_bytes = lookup_type(FRAME_TYPE).sizeof
+        self.frame_type = lookup_type(FRAME_TYPE)
+        self.frame_bytes = self.frame_type.sizeof
         self.require_layout()
         self.fields = read_struct(self.type, self.address)
         self.word = lookup_type('uintptr_t').sizeof
@@ -301,8 +306,8 @@ class Heap:
         require_fields(self.type.strip_typedefs()['regions'].type.target(), REGION_FIELDS)
         require_fields(self.link_type, ('next', 'prev'))
         require_fields(self.list_type, ('head', 'key'))
-        require_fields(lookup_type(FRAME_TYPE), ('header', 'link'))
-        if field_offset(lookup_type(FRAME_TYPE), 'link') != self.header_type.sizeof:
+        require_fields(self.frame_type, ('header', 'link'))
+        if field_offset(self.frame_type, 'link') != self.header_type.sizeof:
             raise ShompError('%s\'s link does not follow its header, as shompos.py reads it'
                              % FRAME_TYPE)
         fields = {f.name: (f.bitpos // 8, f.type.sizeof)
@@ -1160,8 +1165,7 @@ class Describe:
         if self.block.state == 'free' and frame != self.block.start and name in STALE:
             meaning = STALE[name]
         return 'frame 0x%08x: entry %s (0x%08x) says %s%s: %s' % (
-            frame, (self.region.entry_address(frame) - self.region.frames) // self.heap.frame_bytes,
-            self.region.entry_address(frame), name,
+            frame, self.region.entry_index(frame), self.region.entry_address(frame), name,
             ' %d' % entry.requested if name == 'tail' else '', meaning)
 
     def later_entries(self):
